@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs every test in release mode (the engines are too slow unoptimised). Tests that use the
+# recordings in ../shared/data read them from ATTUNE_TEST_DATA.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export ATTUNE_TEST_DATA="${ATTUNE_TEST_DATA:-$(cd .. && pwd)/shared/data}"
+cargo test --release --locked -- --test-threads=2

@@ -1,0 +1,241 @@
+//! The brain thread: owns the conversation core, turns engine results into core events, and
+//! executes the core's actions (speech, alerts) in order.
+
+use super::speak::SayCmd;
+use super::understand::Understood;
+use super::{Activity, BrainMsg, RunReport, TurnRecord};
+use crate::alerts::{Alert, AlertPublisher, KioskIdentity};
+use crate::audio::Clock;
+use crate::config::PrivacyConfig;
+use crate::conversation::{Action, Answer, Conversation, Event, StaffAck, Turn};
+use crate::knowledge::KnowledgeBase;
+use crate::shutdown::Shutdown;
+use crate::stress::cues::{CuePhrases, DialogueCues, analyse};
+use crate::stress::{StressConfig, StressInputs, fuse};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How often time-driven events (timeouts, leaving) are checked.
+const TICK: Duration = Duration::from_millis(100);
+
+/// What the brain thread owns.
+pub(super) struct Brain {
+    pub conversation: Conversation,
+    pub knowledge: KnowledgeBase,
+    pub stress_cfg: StressConfig,
+    pub cues: CuePhrases,
+    pub privacy: PrivacyConfig,
+    pub kiosk: KioskIdentity,
+    pub alerts: Box<dyn AlertPublisher>,
+    pub acks: Receiver<StaffAck>,
+    pub inbox: Receiver<BrainMsg>,
+    pub to_tts: SyncSender<SayCmd>,
+    pub activity: Activity,
+    pub clock: Clock,
+    pub shutdown: Shutdown,
+    pub history: Vec<String>,
+    pub unanswered_run: u32,
+    pub report: RunReport,
+}
+
+impl Brain {
+    /// Runs until the input has ended and the last turn is finished, or shutdown.
+    pub fn run(mut self) -> (RunReport, Box<dyn AlertPublisher>) {
+        let mut draining = false;
+        loop {
+            if self.shutdown.is_triggered() || (draining && self.activity.idle()) {
+                break;
+            }
+            match self.inbox.recv_timeout(TICK) {
+                Ok(BrainMsg::InputEnded) => draining = true,
+                Ok(msg) => self.handle(msg),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => draining = true,
+            }
+            self.poll_acks();
+            self.apply(&Event::Tick);
+        }
+        (self.report, self.alerts)
+    }
+
+    fn handle(&mut self, msg: BrainMsg) {
+        match msg {
+            BrainMsg::SpeechStarted => self.apply(&Event::SpeechStarted),
+            BrainMsg::SpeechEnded => self.apply(&Event::SpeechEnded),
+            BrainMsg::Discarded => self.apply(&Event::NotHeard),
+            BrainMsg::PlaybackFinished => self.apply(&Event::PlaybackFinished),
+            BrainMsg::Understood(u) => self.on_understood(*u),
+            BrainMsg::InputTrouble(why) => tracing::warn!("input trouble: {why}"),
+            BrainMsg::InputEnded => {}
+        }
+    }
+
+    fn poll_acks(&mut self) {
+        while let Ok(ack) = self.acks.try_recv() {
+            tracing::info!(alert_id = %ack.alert_id, "staff acknowledged");
+            self.report.acks.push(ack.clone());
+            self.apply(&Event::StaffAcknowledged(ack));
+        }
+    }
+
+    fn on_understood(&mut self, u: Understood) {
+        let text = u.text.trim().to_string();
+        if text.is_empty() {
+            drop(u.guard);
+            self.apply(&Event::NotHeard);
+            return;
+        }
+        let turn = self.assess(&text, u.acoustic);
+        if self.privacy.log_transcripts {
+            tracing::info!(transcript = %text, "heard");
+        }
+        tracing::info!(
+            seconds = u.seconds,
+            stt_ms = u.stt_ms as u64,
+            stress_ms = u.stress_ms as u64,
+            score = turn.stress.score,
+            level = ?turn.stress.level,
+            intent = turn.answer.as_ref().map(|a| a.intent.as_str()).unwrap_or("-"),
+            "turn"
+        );
+        self.report.turns.push(TurnRecord {
+            transcript: text,
+            acoustic: u.acoustic,
+            stress: turn.stress.clone(),
+            intent: turn
+                .answer
+                .as_ref()
+                .map(|a| (a.intent.clone(), a.confidence)),
+            replies: Vec::new(),
+            alert: None,
+        });
+        self.apply_with_guard(&Event::Heard(Box::new(turn)), Some(u.guard));
+    }
+
+    /// Words, dialogue and voice → the turn the core decides on.
+    fn assess(&mut self, text: &str, acoustic: Option<f32>) -> Turn {
+        let cues = analyse(text, &self.cues);
+        let kb = &self.knowledge;
+        let repeated_request =
+            DialogueCues::assess_with(&self.history, text, |s| kb.content_terms(s))
+                .repeated_request;
+        let answer = self.knowledge.match_intent(text).map(|m| Answer {
+            intent: m.id,
+            confidence: m.confidence,
+            text: m.answer,
+            follow_up: m.follow_up,
+            staff_only: m.staff_only,
+            safety: m.safety,
+        });
+        let stress = fuse(
+            &self.stress_cfg,
+            &StressInputs {
+                acoustic,
+                text: cues.score,
+                sentiment: cues.sentiment,
+                frustration: cues.frustration.clone(),
+                repeated_request,
+                unresolved_before: self.unanswered_run,
+            },
+        );
+        let answered = answer
+            .as_ref()
+            .is_some_and(|a| a.confidence >= self.knowledge_threshold());
+        self.unanswered_run = if answered && !repeated_request {
+            0
+        } else {
+            self.unanswered_run + 1
+        };
+        self.history.push(text.to_string());
+        Turn {
+            transcript: text.to_string(),
+            stress,
+            safety_phrase: cues.safety,
+            asked_for_person: cues.asked_for_person,
+            repeated_request,
+            answer,
+        }
+    }
+
+    fn knowledge_threshold(&self) -> f32 {
+        self.conversation.min_answer_confidence()
+    }
+
+    fn apply(&mut self, event: &Event) {
+        self.apply_with_guard(event, None);
+    }
+
+    fn apply_with_guard(&mut self, event: &Event, mut guard: Option<super::TurnGuard>) {
+        let actions = self.conversation.apply(event, self.clock.now());
+        let last_say = actions.iter().rposition(|a| matches!(a, Action::Say(_)));
+        for (i, action) in actions.into_iter().enumerate() {
+            // The turn counts as handled once its (last) reply is synthesised.
+            let g = if Some(i) == last_say {
+                guard.take()
+            } else {
+                None
+            };
+            self.execute(action, g);
+        }
+    }
+
+    fn execute(&mut self, action: Action, guard: Option<super::TurnGuard>) {
+        match action {
+            Action::Say(say) => {
+                self.report.said.push(say.text.clone());
+                if let Some(t) = self.report.turns.last_mut() {
+                    t.replies.push(say.text.clone());
+                }
+                self.activity.reply_started();
+                let cmd = SayCmd {
+                    say,
+                    generation: self.activity.generation(),
+                    guard,
+                };
+                if self.to_tts.send(cmd).is_err() {
+                    tracing::error!("speech thread is gone; reply not spoken");
+                    self.activity.reply_done();
+                }
+            }
+            Action::StopSpeaking => self.activity.cancel_speech(),
+            Action::RaiseAlert(request) => {
+                let alert = Alert::new(
+                    &request,
+                    &self.kiosk,
+                    self.privacy.alert_transcript,
+                    wall_ms(),
+                );
+                tracing::warn!(alert_id = %alert.alert_id, reason = alert.reason.code(), "alerting staff");
+                if let Err(e) = self.alerts.raise(&alert) {
+                    tracing::error!(alert_id = %alert.alert_id, "alert not committed: {e}");
+                }
+                if let Some(t) = self.report.turns.last_mut() {
+                    t.alert = Some((alert.alert_id.clone(), alert.reason));
+                }
+                self.report.alerts.push(alert);
+            }
+            Action::Realert { alert_id, attempt } => {
+                tracing::warn!(%alert_id, attempt, "no acknowledgement: alerting again");
+                if let Err(e) = self.alerts.realert(&alert_id, attempt) {
+                    tracing::error!(%alert_id, "re-alert failed: {e}");
+                }
+            }
+            Action::SessionEnded { open_alert } => {
+                self.history.clear();
+                self.unanswered_run = 0;
+                if let Some(id) = open_alert {
+                    if let Err(e) = self.alerts.customer_left(&id) {
+                        tracing::error!(alert_id = %id, "cannot report that the customer left: {e}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn wall_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,90 @@
+//! The subcommands: each builds what it needs and reports in plain words.
+
+use crate::cli::Command;
+use crate::config::{Config, ConfigError, EXAMPLE};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Exit status for a configuration (or model) problem: `EX_CONFIG`. The systemd unit lists it
+/// in `RestartPreventExitStatus=` so a bad file does not cause a restart storm.
+pub const EXIT_CONFIG: u8 = 78;
+
+/// The configuration is unusable; carries every problem.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigInvalid(pub ConfigError);
+
+/// Runs one subcommand.
+pub fn execute(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Run {
+            config,
+            input,
+            output,
+            fast,
+        } => super::run_command(&config, input, output, fast),
+        Command::CheckConfig { file } => Ok(check_config(&file)),
+        Command::PrintDefaultConfig => {
+            print!("{EXAMPLE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ListDevices => list_devices(),
+        Command::Models { command } => super::model_commands::models(command),
+        Command::Transcribe { config, model, full_window, wavs } => {
+            super::model_commands::transcribe(config.as_deref(), model.as_deref(), full_window, &wavs)
+        }
+    }
+}
+
+/// Maps an error to the process exit status: configuration problems get [`EXIT_CONFIG`].
+pub fn exit_code_for(e: &anyhow::Error) -> ExitCode {
+    if e.downcast_ref::<ConfigInvalid>().is_some() {
+        ExitCode::from(EXIT_CONFIG)
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Loads a configuration, or an error listing every problem.
+pub(super) fn load_config(path: &Path) -> anyhow::Result<Config> {
+    Config::load(path).map_err(|e| ConfigInvalid(e).into())
+}
+
+fn check_config(path: &Path) -> ExitCode {
+    let config = match Config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("{e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let files = config.check_files();
+    for w in &files.warnings {
+        eprintln!("warning: {w}");
+    }
+    if files.errors.is_empty() {
+        println!("{}: configuration is valid", path.display());
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("{}: {} problem(s):", path.display(), files.errors.len());
+        for e in &files.errors {
+            eprintln!("  - {e}");
+        }
+        ExitCode::from(EXIT_CONFIG)
+    }
+}
+
+fn list_devices() -> anyhow::Result<ExitCode> {
+    let devices = crate::audio::list_devices()?;
+    if devices.is_empty() {
+        println!("no audio devices found (is the user in the `audio` group? is ALSA configured?)");
+    }
+    for d in devices {
+        let default = if d.is_default { " (default)" } else { "" };
+        println!("{:<6} {}{}", d.direction, d.name, default);
+        for f in d.formats {
+            println!("         {f}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,106 @@
+//! The listening thread: input frames → energy gate → voice detector → endpointing.
+
+use super::{Activity, BrainMsg, TurnGuard};
+use crate::audio::{AudioInput, Clock};
+use crate::shutdown::Shutdown;
+use crate::vad::{EnergyDetector, Segment, Segmenter, VadConfig, VoiceDetector};
+use std::sync::mpsc::SyncSender;
+use std::time::Duration;
+
+/// What the listening thread owns.
+pub(super) struct Listener {
+    pub input: Box<dyn AudioInput>,
+    pub vad: Box<dyn VoiceDetector>,
+    pub cfg: VadConfig,
+    pub echo_cancellation: bool,
+    /// Feed the input only when the pipeline is idle (`--fast` runs).
+    pub paced_by_pipeline: bool,
+    pub clock: Clock,
+    pub activity: Activity,
+    pub to_brain: SyncSender<BrainMsg>,
+    pub to_understand: SyncSender<(Vec<f32>, TurnGuard)>,
+    pub shutdown: Shutdown,
+    pub retry_max: Duration,
+}
+
+impl Listener {
+    /// Runs until the input ends or shutdown; errors from a lost device are retried.
+    pub fn run(mut self) {
+        let mut segmenter = Segmenter::new(self.cfg.clone());
+        let mut backoff = Duration::from_millis(200);
+        while !self.shutdown.is_triggered() {
+            if self.paced_by_pipeline && !self.wait_until_idle() {
+                break;
+            }
+            match self.input.read_frame() {
+                Ok(Some(frame)) => {
+                    backoff = Duration::from_millis(200);
+                    segmenter.set_barge_in(self.activity.speaking() && !self.echo_cancellation);
+                    let prob = self.probability(&frame);
+                    for seg in segmenter.push(&frame, prob) {
+                        self.forward(seg);
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::error!(input = %self.input.describe(), "audio input failed: {e}; retrying in {backoff:?}");
+                    let _ = self.to_brain.send(BrainMsg::InputTrouble(e.to_string()));
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(self.retry_max);
+                    self.vad.reset();
+                }
+            }
+        }
+        if let Some(seg) = segmenter.flush() {
+            self.forward(seg);
+        }
+        // A --fast run need not wait out its last reply in real time.
+        self.clock
+            .end_of_input(if self.paced_by_pipeline { 20.0 } else { 1.0 });
+        let _ = self.to_brain.send(BrainMsg::InputEnded);
+    }
+
+    fn probability(&mut self, frame: &[f32]) -> f32 {
+        // The cheap gate: quiet frames never reach the model, so silence costs almost nothing.
+        if EnergyDetector::level_db(frame) < self.cfg.energy_gate_db {
+            return 0.0;
+        }
+        match self.vad.speech_probability(frame) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!("voice detector failed on a frame: {e}");
+                0.0
+            }
+        }
+    }
+
+    fn forward(&mut self, seg: Segment) {
+        match seg {
+            Segment::Started => {
+                let _ = self.to_brain.send(BrainMsg::SpeechStarted);
+            }
+            Segment::Discarded => {
+                let _ = self.to_brain.send(BrainMsg::Discarded);
+            }
+            Segment::Ended(audio) => {
+                let guard = self.activity.turn_started();
+                let _ = self.to_brain.send(BrainMsg::SpeechEnded);
+                if self.to_understand.send((audio, guard)).is_err() {
+                    tracing::error!("understanding thread is gone; utterance dropped");
+                }
+            }
+        }
+    }
+
+    /// In `--fast` runs the file waits while a turn is being handled, so replies land at the
+    /// same place in the conversation as they would live. Returns false on shutdown.
+    fn wait_until_idle(&self) -> bool {
+        while self.activity.turns_in_flight() > 0 {
+            if self.shutdown.is_triggered() {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        true
+    }
+}

@@ -1,0 +1,23 @@
+//! attune: an offline voice help point.
+//!
+//! A customer speaks; `audio` captures it, `vad` finds the utterance, `stt` transcribes it,
+//! `stress` assesses how the customer is doing from the voice, the words and the dialogue, and
+//! `knowledge` finds an answer. The pure `conversation` core decides what to say and whether
+//! to call staff; `tts` speaks the reply and `alerts` delivers alerts over MQTT through a
+//! durable outbox. `app` is the only place that builds real components and wires them onto
+//! their threads; `config` reads and validates the one configuration file; `cli` is the
+//! command line; `shutdown` turns signals into one orderly stop.
+
+pub mod alerts;
+pub mod app;
+pub mod audio;
+pub mod cli;
+pub mod config;
+pub mod conversation;
+pub mod knowledge;
+pub mod models;
+pub mod shutdown;
+pub mod stress;
+pub mod stt;
+pub mod tts;
+pub mod vad;

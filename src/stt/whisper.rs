@@ -1,0 +1,296 @@
+//! whisper.cpp through whisper-rs: the only file that imports `whisper_rs`.
+//!
+//! Speed on a Pi comes from shrinking the encoder's audio context to the utterance (whisper
+//! pads everything to 30 s otherwise). Shrinking alone makes small models loop on short clips
+//! ("trees trees trees …"), so every decode is guarded: tokens are capped by duration, the
+//! text is checked for repetition and implausible length, and a failed check falls back to
+//! the full window.
+
+use super::{SpeechToText, SttConfig, SttError, Transcript};
+use crate::audio::SAMPLE_RATE;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use whisper_rs::{
+    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
+};
+
+/// Encoder frames per second of audio (1500 frames cover whisper's 30 s window).
+const CTX_PER_SECOND: f32 = 50.0;
+/// Frames added to the scaled context: the encoder needs a little room past the speech.
+const CTX_MARGIN: i32 = 64;
+/// Below this the scaled context is too short for reliable decoding.
+const CTX_MIN: i32 = 256;
+/// Plausible speech rate ceiling, in words per second, for the runaway check.
+const MAX_WORDS_PER_SECOND: f32 = 5.0;
+/// Phrases whisper is known to invent on non-speech.
+const NON_SPEECH_HALLUCINATIONS: [&str; 6] = [
+    "thank you",
+    "thanks for watching",
+    "you",
+    "bye",
+    "thank you for watching",
+    "subtitles by",
+];
+
+/// A whisper model loaded once and kept warm.
+pub struct WhisperStt {
+    state: WhisperState,
+    cfg: SttConfig,
+    prompt: String,
+    path: PathBuf,
+    /// Use the whole 30 s window always (the baseline configuration).
+    full_window: bool,
+}
+
+/// How one decode went.
+#[derive(Debug, Clone, Default)]
+struct Decode {
+    text: String,
+    no_speech: f32,
+    mean_token_p: f32,
+}
+
+impl WhisperStt {
+    /// Loads the ggml model at `path`. `prompt` primes recognition (place names, services).
+    pub fn load(path: &Path, cfg: &SttConfig, prompt: String) -> Result<Self, SttError> {
+        let fail = |why: String| SttError::Load {
+            path: path.to_path_buf(),
+            why,
+        };
+        crate::stt::check_ggml_file(path).map_err(fail)?;
+        whisper_rs::install_logging_hooks();
+        let ctx = WhisperContext::new_with_params(path, WhisperContextParameters::default())
+            .map_err(|e| {
+                fail(format!(
+                    "whisper.cpp could not load it ({e}); the file may be corrupt"
+                ))
+            })?;
+        let state = ctx
+            .create_state()
+            .map_err(|e| fail(format!("cannot create a decoder state: {e}")))?;
+        Ok(Self {
+            state,
+            cfg: cfg.clone(),
+            prompt,
+            path: path.to_path_buf(),
+            full_window: false,
+        })
+    }
+
+    /// Always decode with the full 30 s window (for measuring the baseline).
+    pub fn with_full_window(mut self, full: bool) -> Self {
+        self.full_window = full;
+        self
+    }
+
+    fn decode(
+        &mut self,
+        audio: &[f32],
+        audio_ctx: i32,
+        max_tokens: i32,
+    ) -> Result<Decode, SttError> {
+        let params = params(&self.cfg, &self.prompt, audio_ctx, max_tokens);
+        decode(&mut self.state, params, audio, &self.path)
+    }
+}
+
+fn params<'a>(
+    cfg: &'a SttConfig,
+    prompt: &str,
+    audio_ctx: i32,
+    max_tokens: i32,
+) -> FullParams<'a, 'a> {
+    let mut p = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+    p.set_n_threads(cfg.threads as i32);
+    p.set_language(Some(&cfg.language));
+    p.set_no_context(true);
+    p.set_no_timestamps(true);
+    p.set_single_segment(true);
+    p.set_suppress_nst(true);
+    p.set_print_progress(false);
+    p.set_print_realtime(false);
+    p.set_print_special(false);
+    p.set_print_timestamps(false);
+    p.set_audio_ctx(audio_ctx);
+    p.set_max_tokens(max_tokens);
+    if !prompt.is_empty() {
+        p.set_initial_prompt(prompt);
+    }
+    p
+}
+
+fn decode(
+    state: &mut WhisperState,
+    params: FullParams<'_, '_>,
+    audio: &[f32],
+    path: &Path,
+) -> Result<Decode, SttError> {
+    state
+        .full(params, audio)
+        .map_err(|e| SttError::Decode(format!("{}: {e}", path.display())))?;
+    let mut out = Decode {
+        no_speech: 0.0,
+        mean_token_p: 1.0,
+        ..Default::default()
+    };
+    let mut probs = Vec::new();
+    for seg in state.as_iter() {
+        out.text.push_str(
+            &seg.to_str_lossy()
+                .map_err(|e| SttError::Decode(e.to_string()))?,
+        );
+        out.no_speech = out.no_speech.max(seg.no_speech_probability());
+        for i in 0..seg.n_tokens() {
+            if let Some(tok) = seg.get_token(i) {
+                let is_text = tok
+                    .to_str_lossy()
+                    .map(|s| !s.starts_with("[_"))
+                    .unwrap_or(false);
+                if is_text {
+                    probs.push(tok.token_probability());
+                }
+            }
+        }
+    }
+    if !probs.is_empty() {
+        out.mean_token_p = probs.iter().sum::<f32>() / probs.len() as f32;
+    }
+    out.text = out.text.trim().to_string();
+    Ok(out)
+}
+
+/// The encoder context for an utterance of `seconds`, or 0 (the full window).
+fn scaled_ctx(seconds: f32) -> i32 {
+    let ctx = (seconds * CTX_PER_SECOND).ceil() as i32 + CTX_MARGIN;
+    if ctx >= 1500 { 0 } else { ctx.max(CTX_MIN) }
+}
+
+/// Token cap for an utterance: generous for real speech, tight enough to stop a loop early.
+fn token_cap(seconds: f32) -> i32 {
+    (seconds * 6.0).ceil() as i32 + 12
+}
+
+/// True when the text looks like a decoding loop or is too long for the audio.
+pub(crate) fn looks_runaway(text: &str, seconds: f32) -> bool {
+    let words: Vec<String> = text
+        .split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.len() as f32 > MAX_WORDS_PER_SECOND * seconds.max(1.0) + 3.0 {
+        return true;
+    }
+    // The same word three times running, or a repeated 2- or 3-word phrase three times.
+    for n in 1..=3 {
+        let needed = 3 * n;
+        if words.len() < needed {
+            continue;
+        }
+        for start in 0..=(words.len() - needed) {
+            let a = &words[start..start + n];
+            if (1..3).all(|k| &words[start + k * n..start + (k + 1) * n] == a) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// True when the text is most likely invented on non-speech.
+fn is_hallucination(d: &Decode, no_speech_threshold: f32) -> bool {
+    let norm: String = d
+        .text
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || c.is_whitespace())
+        .collect();
+    let stock = NON_SPEECH_HALLUCINATIONS.contains(&norm.trim());
+    (d.no_speech > no_speech_threshold && d.mean_token_p < 0.6) || (stock && d.no_speech > 0.3)
+}
+
+impl SpeechToText for WhisperStt {
+    fn transcribe(&mut self, audio: &[f32]) -> Result<Transcript, SttError> {
+        let t0 = Instant::now();
+        let seconds = audio.len() as f32 / SAMPLE_RATE as f32;
+        // whisper.cpp rejects clips under a second; silence-pad short ones.
+        let padded;
+        let audio = if audio.len() < SAMPLE_RATE as usize + SAMPLE_RATE as usize / 10 {
+            let mut v = audio.to_vec();
+            v.resize(SAMPLE_RATE as usize * 11 / 10, 0.0);
+            padded = v;
+            &padded[..]
+        } else {
+            audio
+        };
+        let use_scaled = self.cfg.scale_audio_ctx && !self.full_window;
+        let ctx = if use_scaled { scaled_ctx(seconds) } else { 0 };
+        let mut d = self.decode(audio, ctx, token_cap(seconds))?;
+        if ctx != 0 && looks_runaway(&d.text, seconds) {
+            tracing::debug!(
+                ctx,
+                "scaled context looped; decoding again with the full window"
+            );
+            d = self.decode(audio, 0, token_cap(seconds))?;
+        }
+        if is_hallucination(&d, self.cfg.no_speech_threshold) {
+            tracing::debug!(
+                no_speech = d.no_speech,
+                p = d.mean_token_p,
+                "dropped text heard on non-speech"
+            );
+            d.text.clear();
+        }
+        Ok(Transcript {
+            text: d.text,
+            no_speech_prob: d.no_speech,
+            elapsed: t0.elapsed(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_scales_with_duration_and_stays_within_bounds() {
+        assert_eq!(scaled_ctx(1.0), CTX_MIN);
+        assert_eq!(scaled_ctx(10.0), 564);
+        assert_eq!(scaled_ctx(29.0), 0);
+        assert!(token_cap(3.0) >= 25);
+    }
+
+    #[test]
+    fn runaway_text_is_detected() {
+        assert!(looks_runaway("trees trees trees trees", 3.0));
+        assert!(looks_runaway("I want to I want to I want to go", 3.0));
+        assert!(looks_runaway(&"word ".repeat(40), 3.0));
+        assert!(!looks_runaway("where are the toilets please", 2.0));
+        assert!(!looks_runaway("no no I said platform two", 2.0));
+    }
+
+    #[test]
+    fn stock_phrases_on_non_speech_are_dropped() {
+        let d = Decode {
+            text: "Thank you.".into(),
+            no_speech: 0.5,
+            mean_token_p: 0.9,
+        };
+        assert!(is_hallucination(&d, 0.6));
+        let real = Decode {
+            text: "Thank you.".into(),
+            no_speech: 0.05,
+            mean_token_p: 0.9,
+        };
+        assert!(!is_hallucination(&real, 0.6));
+        let unsure = Decode {
+            text: "platform".into(),
+            no_speech: 0.8,
+            mean_token_p: 0.3,
+        };
+        assert!(is_hallucination(&unsure, 0.6));
+    }
+}

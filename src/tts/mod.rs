@@ -1,0 +1,122 @@
+//! Text-to-speech: the [`TextToSpeech`] seam and sentence splitting for streaming synthesis.
+
+mod piper;
+
+pub use piper::{PiperTts, espeak_data_dir};
+
+use crate::audio::Pcm;
+use crate::conversation::Pace;
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// Errors of a speech synthesiser; each names the voice file.
+#[derive(Debug, Error)]
+pub enum TtsError {
+    /// The voice could not be loaded.
+    #[error(
+        "cannot load voice {path}: {why} (fix: attune models fetch, then attune models verify)"
+    )]
+    Load {
+        /// The voice file.
+        path: PathBuf,
+        /// What went wrong.
+        why: String,
+    },
+    /// Synthesis failed.
+    #[error("speech synthesis failed: {0}")]
+    Synthesis(String),
+}
+
+/// Speaks text. Runs on its own thread; the voice is loaded once.
+pub trait TextToSpeech: Send {
+    /// Synthesises one sentence (or a short text) at the given pace.
+    fn synthesize(&mut self, text: &str, pace: Pace) -> Result<Pcm, TtsError>;
+}
+
+/// Splits a reply into sentences so the first can play while the next is synthesised.
+/// Keeps abbreviations such as "Mr." and decimal numbers together.
+pub fn split_sentences(text: &str) -> Vec<String> {
+    const ABBREVIATIONS: [&str; 6] = ["mr.", "mrs.", "ms.", "dr.", "st.", "no."];
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let chars: Vec<char> = text.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        current.push(c);
+        let ends =
+            matches!(c, '.' | '!' | '?') && chars.get(i + 1).is_none_or(|n| n.is_whitespace());
+        let last_word = current
+            .split_whitespace()
+            .last()
+            .unwrap_or("")
+            .to_lowercase();
+        if ends && !ABBREVIATIONS.contains(&last_word.as_str()) {
+            push_trimmed(&mut out, &current);
+            current.clear();
+        }
+    }
+    push_trimmed(&mut out, &current);
+    out
+}
+
+fn push_trimmed(out: &mut Vec<String>, s: &str) {
+    let t = s.trim();
+    if !t.is_empty() {
+        out.push(t.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_sentences_but_not_abbreviations_or_decimals() {
+        assert_eq!(
+            split_sentences("Hello. Platform 2.5 is closed! Ask Dr. Smith? ok"),
+            vec!["Hello.", "Platform 2.5 is closed!", "Ask Dr. Smith?", "ok"]
+        );
+        assert!(split_sentences("   ").is_empty());
+    }
+}
+
+/// The `[tts]` section.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct TtsConfig {
+    /// Piper voice (.onnx, with its .onnx.json beside it), relative to the model directory.
+    pub voice: String,
+    /// ONNX Runtime shared library; empty means the one installed in the model directory.
+    pub onnxruntime: String,
+    /// Directory holding `espeak-ng-data`; empty means the system's.
+    pub espeak_data: String,
+    /// Piper length scale at normal pace (1.0 is the voice's own rate; larger is slower).
+    pub length_scale: f32,
+    /// Length scale for a distressed customer: slower and calmer.
+    pub slow_length_scale: f32,
+}
+
+impl Default for TtsConfig {
+    fn default() -> Self {
+        Self {
+            voice: "piper/en_US-joe-medium.onnx".into(),
+            onnxruntime: String::new(),
+            espeak_data: String::new(),
+            length_scale: 1.0,
+            slow_length_scale: 1.2,
+        }
+    }
+}
+
+impl TtsConfig {
+    /// Lists every out-of-range value, each with its key.
+    pub fn problems(&self) -> Vec<String> {
+        [
+            ("length_scale", self.length_scale),
+            ("slow_length_scale", self.slow_length_scale),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !(0.5..=2.0).contains(v))
+        .map(|(k, v)| format!("tts.{k} = {v} is out of range 0.5..=2"))
+        .collect()
+    }
+}

@@ -1,0 +1,341 @@
+//! Endpointing: speech onset with pre-roll, end after a hangover of silence, minimum and
+//! maximum utterance length. Pure logic over per-frame probabilities.
+
+use crate::audio::{FRAME_SAMPLES, SAMPLE_RATE};
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+
+/// The `[vad]` section: the detector and the endpointing settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VadConfig {
+    /// Silero VAD model file, relative to the model directory.
+    pub model: String,
+    /// Frames quieter than this (dBFS) are silence without running the model.
+    pub energy_gate_db: f32,
+    /// Probability at which speech starts.
+    pub threshold: f32,
+    /// Probability needed to start speech while the kiosk itself is speaking (mic gating
+    /// without echo cancellation: only a customer talking over it gets through).
+    pub barge_in_threshold: f32,
+    /// Consecutive speech frames (32 ms each) needed for an onset, against clicks.
+    pub onset_frames: u32,
+    /// Audio kept from before the onset, so first syllables are not clipped.
+    pub pre_roll_ms: u32,
+    /// Silence that ends an utterance.
+    pub hangover_ms: u32,
+    /// Shorter utterances are dropped as noise.
+    pub min_utterance_ms: u32,
+    /// Longer speech is cut into several turns rather than lost.
+    pub max_utterance_ms: u32,
+}
+
+impl Default for VadConfig {
+    fn default() -> Self {
+        Self {
+            model: "vad/silero_vad_openvino_16k.onnx".into(),
+            energy_gate_db: -55.0,
+            threshold: 0.5,
+            barge_in_threshold: 0.85,
+            onset_frames: 2,
+            pre_roll_ms: 300,
+            hangover_ms: 400,
+            min_utterance_ms: 300,
+            max_utterance_ms: 15_000,
+        }
+    }
+}
+
+impl VadConfig {
+    /// Lists every out-of-range value, each with its key.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !(-90.0..=-10.0).contains(&self.energy_gate_db) {
+            out.push(format!(
+                "vad.energy_gate_db = {} is out of range -90..=-10",
+                self.energy_gate_db
+            ));
+        }
+        for (key, v) in [
+            ("threshold", self.threshold),
+            ("barge_in_threshold", self.barge_in_threshold),
+        ] {
+            if !(0.05..=0.99).contains(&v) {
+                out.push(format!("vad.{key} = {v} is out of range 0.05..=0.99"));
+            }
+        }
+        let ranges = [
+            ("onset_frames", self.onset_frames, 1, 20),
+            ("pre_roll_ms", self.pre_roll_ms, 0, 2_000),
+            ("hangover_ms", self.hangover_ms, 100, 3_000),
+            ("min_utterance_ms", self.min_utterance_ms, 0, 5_000),
+            ("max_utterance_ms", self.max_utterance_ms, 2_000, 30_000),
+        ];
+        for (key, v, lo, hi) in ranges {
+            if !(lo..=hi).contains(&v) {
+                out.push(format!("vad.{key} = {v} is out of range {lo}..={hi}"));
+            }
+        }
+        if self.min_utterance_ms >= self.max_utterance_ms {
+            out.push("vad.min_utterance_ms must be below vad.max_utterance_ms".into());
+        }
+        out
+    }
+}
+
+/// What the segmenter saw in a frame.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Segment {
+    /// Speech began (barge-in point).
+    Started,
+    /// Speech ended: the utterance, pre-roll included.
+    Ended(Vec<f32>),
+    /// Speech ended but was too short to be a turn.
+    Discarded,
+}
+
+fn frames_for(ms: u32) -> usize {
+    (ms as usize * SAMPLE_RATE as usize / 1000).div_ceil(FRAME_SAMPLES)
+}
+
+/// Turns per-frame speech probabilities into utterances.
+#[derive(Debug)]
+pub struct Segmenter {
+    cfg: VadConfig,
+    barge_in: bool,
+    pre_roll: VecDeque<Vec<f32>>,
+    onset_run: u32,
+    speech: Option<Speech>,
+}
+
+#[derive(Debug)]
+struct Speech {
+    audio: Vec<f32>,
+    frames: usize,
+    silent_run: usize,
+}
+
+impl Segmenter {
+    /// A segmenter in silence.
+    pub fn new(cfg: VadConfig) -> Self {
+        Self {
+            cfg,
+            barge_in: false,
+            pre_roll: VecDeque::new(),
+            onset_run: 0,
+            speech: None,
+        }
+    }
+
+    /// While the kiosk speaks, onsets need the higher barge-in threshold.
+    pub fn set_barge_in(&mut self, kiosk_speaking: bool) {
+        self.barge_in = kiosk_speaking;
+    }
+
+    /// Whether an utterance is under way.
+    pub fn in_speech(&self) -> bool {
+        self.speech.is_some()
+    }
+
+    /// Feeds one frame and its speech probability.
+    pub fn push(&mut self, frame: &[f32], prob: f32) -> Vec<Segment> {
+        match self.speech.take() {
+            None => self.push_silence(frame, prob),
+            Some(speech) => self.push_speech(speech, frame, prob),
+        }
+    }
+
+    /// Ends any utterance under way (end of input).
+    pub fn flush(&mut self) -> Option<Segment> {
+        let speech = self.speech.take()?;
+        Some(self.finish(speech))
+    }
+
+    fn push_silence(&mut self, frame: &[f32], prob: f32) -> Vec<Segment> {
+        let threshold = if self.barge_in {
+            self.cfg.barge_in_threshold
+        } else {
+            self.cfg.threshold
+        };
+        self.pre_roll.push_back(frame.to_vec());
+        // The onset frames themselves are in the buffer too, on top of the pre-roll.
+        let keep = frames_for(self.cfg.pre_roll_ms) + self.cfg.onset_frames as usize;
+        while self.pre_roll.len() > keep {
+            self.pre_roll.pop_front();
+        }
+        self.onset_run = if prob >= threshold {
+            self.onset_run + 1
+        } else {
+            0
+        };
+        if self.onset_run < self.cfg.onset_frames {
+            return Vec::new();
+        }
+        self.onset_run = 0;
+        let audio: Vec<f32> = self.pre_roll.drain(..).flatten().collect();
+        let frames = self.cfg.onset_frames as usize;
+        self.speech = Some(Speech {
+            audio,
+            frames,
+            silent_run: 0,
+        });
+        vec![Segment::Started]
+    }
+
+    fn push_speech(&mut self, mut speech: Speech, frame: &[f32], prob: f32) -> Vec<Segment> {
+        speech.audio.extend_from_slice(frame);
+        speech.frames += 1;
+        // Hysteresis: once speaking, only a clearly lower probability counts as silence.
+        let release = (self.cfg.threshold - 0.15).max(0.05);
+        speech.silent_run = if prob < release {
+            speech.silent_run + 1
+        } else {
+            0
+        };
+        if speech.silent_run >= frames_for(self.cfg.hangover_ms) {
+            return vec![self.finish(speech)];
+        }
+        if speech.frames >= frames_for(self.cfg.max_utterance_ms) {
+            // Still talking: hand over this part and carry straight on with the next.
+            let done = self.finish(speech);
+            self.speech = Some(Speech {
+                audio: Vec::new(),
+                frames: 0,
+                silent_run: 0,
+            });
+            return vec![done, Segment::Started];
+        }
+        self.speech = Some(speech);
+        Vec::new()
+    }
+
+    fn finish(&mut self, mut speech: Speech) -> Segment {
+        // Keep a little of the trailing silence; the rest is only cost for the recogniser.
+        let trailing = speech.silent_run.saturating_sub(frames_for(150)) * FRAME_SAMPLES;
+        let len = speech.audio.len().saturating_sub(trailing);
+        speech.audio.truncate(len);
+        let voiced_frames = speech.frames.saturating_sub(speech.silent_run);
+        if voiced_frames < frames_for(self.cfg.min_utterance_ms) {
+            Segment::Discarded
+        } else {
+            Segment::Ended(speech.audio)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(seg: &mut Segmenter, probs: &[f32]) -> Vec<Segment> {
+        let frame = vec![0.1f32; FRAME_SAMPLES];
+        probs.iter().flat_map(|&p| seg.push(&frame, p)).collect()
+    }
+
+    fn ms_to_frames(ms: u32) -> usize {
+        frames_for(ms)
+    }
+
+    #[test]
+    fn speech_then_silence_gives_one_utterance_with_pre_roll() {
+        let mut seg = Segmenter::new(VadConfig::default());
+        let mut probs = vec![0.0; 20];
+        probs.extend(vec![0.9; 40]);
+        probs.extend(vec![0.0; 20]);
+        let out = run(&mut seg, &probs);
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert_eq!(out[0], Segment::Started);
+        let Segment::Ended(audio) = &out[1] else {
+            panic!("expected an utterance")
+        };
+        let frames = audio.len() / FRAME_SAMPLES;
+        let pre = ms_to_frames(300);
+        // pre-roll + 40 speech frames + at most ~150 ms of trailing silence
+        assert!(
+            frames >= 40 + pre && frames <= 40 + pre + ms_to_frames(150) + 1,
+            "{frames}"
+        );
+    }
+
+    #[test]
+    fn a_single_click_is_not_an_onset() {
+        let mut seg = Segmenter::new(VadConfig::default());
+        let out = run(&mut seg, &[0.0, 0.95, 0.0, 0.0, 0.95, 0.0]);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn short_bursts_are_discarded() {
+        let mut seg = Segmenter::new(VadConfig::default());
+        let mut probs = vec![0.9; 4];
+        probs.extend(vec![0.0; 20]);
+        let out = run(&mut seg, &probs);
+        assert_eq!(out, vec![Segment::Started, Segment::Discarded]);
+    }
+
+    #[test]
+    fn hangover_bridges_short_pauses() {
+        let mut seg = Segmenter::new(VadConfig::default());
+        let mut probs = vec![0.9; 20];
+        probs.extend(vec![0.0; ms_to_frames(400) - 2]);
+        probs.extend(vec![0.9; 20]);
+        probs.extend(vec![0.0; 20]);
+        let out = run(&mut seg, &probs);
+        assert_eq!(out.len(), 2, "one utterance across the pause: {out:?}");
+    }
+
+    #[test]
+    fn long_speech_is_cut_into_turns_not_lost() {
+        let cfg = VadConfig {
+            max_utterance_ms: 5_000,
+            ..Default::default()
+        };
+        let mut seg = Segmenter::new(cfg);
+        let mut probs = vec![0.9; ms_to_frames(12_000)];
+        probs.extend(vec![0.0; 20]);
+        let out = run(&mut seg, &probs);
+        let ended: Vec<usize> = out
+            .iter()
+            .filter_map(|s| match s {
+                Segment::Ended(a) => Some(a.len()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ended.len(), 3, "{:?}", ended);
+        let total: usize = ended.iter().sum();
+        assert!(
+            total >= ms_to_frames(12_000) * FRAME_SAMPLES,
+            "no audio lost"
+        );
+    }
+
+    #[test]
+    fn barge_in_needs_the_higher_threshold() {
+        let mut seg = Segmenter::new(VadConfig::default());
+        seg.set_barge_in(true);
+        assert!(run(&mut seg, &[0.7; 10]).is_empty());
+        assert_eq!(run(&mut seg, &[0.9, 0.9]), vec![Segment::Started]);
+    }
+
+    #[test]
+    fn flush_ends_speech_at_end_of_input() {
+        let mut seg = Segmenter::new(VadConfig::default());
+        run(&mut seg, &[0.9; 30]);
+        assert!(seg.in_speech());
+        assert!(matches!(seg.flush(), Some(Segment::Ended(_))));
+        assert!(seg.flush().is_none());
+    }
+
+    #[test]
+    fn defaults_are_valid_and_bad_values_are_named() {
+        assert!(VadConfig::default().problems().is_empty());
+        let bad = VadConfig {
+            threshold: 1.5,
+            hangover_ms: 10,
+            ..Default::default()
+        };
+        let p = bad.problems();
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(p[0].contains("vad.threshold"));
+    }
+}

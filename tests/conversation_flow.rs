@@ -1,0 +1,193 @@
+//! A multi-turn conversation (WAV in) through `app::run` with the fakes: the spoken replies and
+//! the published alert are checked end to end.
+
+mod support;
+
+use attune::app::{Components, RunReport, run};
+use attune::audio::{Clock, SAMPLE_RATE, WavInput, WavOutput, read_wav_mono};
+use attune::config::Config;
+use attune::conversation::{Pace, Reason};
+use attune::knowledge::KnowledgeBase;
+use attune::shutdown::Shutdown;
+use attune::vad::EnergyDetector;
+use std::path::Path;
+use std::sync::mpsc::sync_channel;
+use support::*;
+
+fn tone_seconds(text: &str, pace: Pace) -> f64 {
+    let slow = if pace == Pace::Slow { 1.2 } else { 1.0 };
+    text.len() as f64 * TONE_S_PER_CHAR * slow
+}
+
+fn config(state: &Path) -> Config {
+    let mut c = Config::load(&repo_file("systemd/attune.toml")).expect("example config");
+    c.kiosk.state_dir = state.to_path_buf();
+    c.mqtt.flush_grace_s = 0;
+    c
+}
+
+struct Outcome {
+    report: RunReport,
+    alerts: Vec<attune::alerts::Alert>,
+    spoken: Vec<(String, Pace)>,
+    recorded_s: f64,
+    heard_s: Vec<f32>,
+}
+
+fn converse(turns: &[(f32, f32)], script: &[&str], arousal: f32, fast: bool) -> Outcome {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = config(dir.path());
+    let input_path = dir.path().join("customer.wav");
+    let output_path = dir.path().join("kiosk.wav");
+    conversation_wav(&input_path, 1.0, turns);
+    let clock = Clock::samples(SAMPLE_RATE);
+    let (ack_tx, ack_rx) = sync_channel(8);
+    let mut publisher = RecordingPublisher::new();
+    publisher.ack_as = Some(("Sam".into(), ack_tx));
+    let raised = publisher.raised.clone();
+    let tts = ToneTts::new();
+    let spoken = tts.spoken.clone();
+    let stt = ScriptedStt::new(script);
+    let heard = stt.heard_seconds.clone();
+    let components = Components {
+        clock: clock.clone(),
+        input: Box::new(WavInput::open(&input_path, !fast, clock.clone()).expect("input")),
+        paced_by_pipeline: fast,
+        output: Box::new(WavOutput::create(&output_path, clock).expect("output")),
+        vad: Box::new(EnergyDetector::new(-40.0)),
+        stt: Box::new(stt),
+        stress: Box::new(FixedStress(arousal)),
+        tts: Box::new(tts),
+        alerts: Box::new(publisher),
+        acks: ack_rx,
+        knowledge: KnowledgeBase::load(cfg.resolve(&cfg.knowledge.file)).expect("knowledge base"),
+    };
+    let report = run(&cfg, components, &Shutdown::new()).expect("run");
+    let recorded = read_wav_mono(&output_path).expect("kiosk recording");
+    Outcome {
+        report,
+        alerts: raised.lock().expect("lock").clone(),
+        spoken: spoken.lock().expect("lock").clone(),
+        recorded_s: recorded.samples.len() as f64 / f64::from(recorded.sample_rate),
+        heard_s: heard.lock().expect("lock").clone(),
+    }
+}
+
+#[test]
+fn questions_are_answered_and_a_request_for_a_person_reaches_staff() {
+    let o = converse(
+        &[(1.5, 10.0), (1.5, 8.0), (2.0, 12.0)],
+        &[
+            "where are the toilets",
+            "when does the ticket office open",
+            "this is useless, can I speak to a real person",
+        ],
+        0.2,
+        true,
+    );
+    assert_eq!(
+        o.heard_s.len(),
+        3,
+        "three utterances found in the WAV: {:?}",
+        o.heard_s
+    );
+    for s in &o.heard_s {
+        assert!((1.4..3.0).contains(s), "utterance length {s}");
+    }
+    let said = &o.report.said;
+    assert_eq!(said.len(), 4, "{said:#?}");
+    assert!(
+        said[0].starts_with("Hello, I'm the automated help point."),
+        "{}",
+        said[0]
+    );
+    assert!(said[0].to_lowercase().contains("toilet"), "{}", said[0]);
+    assert!(
+        said[1].to_lowercase().contains("ticket office"),
+        "{}",
+        said[1]
+    );
+    assert!(
+        said[2].contains("I'm asking a member of staff to come to you now."),
+        "{}",
+        said[2]
+    );
+    assert_eq!(
+        said[3],
+        "Sam is on the way. They should be with you in about 2 minutes."
+    );
+
+    assert_eq!(o.alerts.len(), 1);
+    let alert = &o.alerts[0];
+    assert_eq!(alert.reason, Reason::AskedForPerson);
+    assert_eq!(alert.kiosk.id, "kiosk-1");
+    assert_eq!(alert.kiosk.site, "central-station");
+    assert!(alert.alert_id.starts_with("kiosk-1-"));
+    let words = alert.customer_said.clone().unwrap_or_default();
+    assert_eq!(
+        words.last().map(String::as_str),
+        Some("this is useless, can I speak to a real person")
+    );
+    assert_eq!(o.report.acks.len(), 1);
+
+    // Synthesis is sentence by sentence, and the recording holds what was said.
+    assert_eq!(o.spoken[0].0, "Hello, I'm the automated help point.");
+    assert!(o.spoken.len() > said.len());
+    let expected: f64 = o.spoken.iter().map(|(t, p)| tone_seconds(t, *p)).sum();
+    assert!(
+        o.recorded_s >= expected - 0.1,
+        "recorded {} s, spoken {} s: {:#?}",
+        o.recorded_s,
+        expected,
+        o.spoken
+    );
+}
+
+#[test]
+fn customer_talking_over_the_kiosk_cuts_it_short() {
+    // The second question starts 1 s after the first ends, while the long greeting plays.
+    let o = converse(
+        &[(1.5, 1.0), (1.5, 10.0)],
+        &["where are the toilets", "where is the lift"],
+        0.2,
+        true,
+    );
+    assert_eq!(o.report.said.len(), 2, "{:#?}", o.report.said);
+    let full: f64 = o.spoken.iter().map(|(t, p)| tone_seconds(t, *p)).sum();
+    assert!(
+        o.recorded_s < full - 1.0,
+        "barge-in must cut the first reply: {} of {} s",
+        o.recorded_s,
+        full
+    );
+    assert!(
+        o.report.said[1].to_lowercase().contains("lift"),
+        "{}",
+        o.report.said[1]
+    );
+}
+
+#[test]
+fn a_safety_phrase_alerts_at_once_and_is_spoken_slowly() {
+    let o = converse(
+        &[(2.0, 12.0)],
+        &["please help me my husband has chest pain"],
+        0.9,
+        true,
+    );
+    assert_eq!(o.alerts.len(), 1);
+    assert_eq!(o.alerts[0].reason, Reason::Safety);
+    assert!(
+        o.spoken
+            .iter()
+            .any(|(t, p)| t.contains("calling a member of staff") && *p == Pace::Slow)
+    );
+}
+
+#[test]
+fn real_time_feeding_reaches_the_same_decisions() {
+    let o = converse(&[(1.2, 3.0)], &["where are the toilets"], 0.1, false);
+    assert_eq!(o.report.said.len(), 1);
+    assert!(o.report.said[0].to_lowercase().contains("toilet"));
+    assert!(o.alerts.is_empty());
+}
