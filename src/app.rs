@@ -14,6 +14,7 @@
 mod brain;
 mod build;
 mod commands;
+mod eval_commands;
 mod listen;
 mod model_commands;
 mod speak;

@@ -69,6 +69,66 @@ pub enum Command {
         #[arg(required = true)]
         wavs: Vec<PathBuf>,
     },
+    /// Assess recordings as the kiosk would: one JSON line per file with the transcript,
+    /// acoustic arousal, text cues, fused stress score, level and reasons.
+    Assess {
+        /// Configuration file.
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+        /// WAV files.
+        #[arg(required = true)]
+        wavs: Vec<PathBuf>,
+    },
+    /// Evaluate a component on labelled data.
+    Eval {
+        /// What to evaluate.
+        #[command(subcommand)]
+        command: EvalCommand,
+    },
+}
+
+/// `attune eval ...`
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Score the acoustic stress classifier on labelled recordings; the last line is one JSON
+    /// object with auc, uar, recall_at_5fa and n (plus per-group figures with --by).
+    Stress {
+        /// CSV with columns `path,arousal` (arousal high or low; path relative to the CSV;
+        /// other columns ignored; any sample rate).
+        #[arg(long)]
+        labels: PathBuf,
+        /// Also report per value of this column (e.g. sex, speaker).
+        #[arg(long)]
+        by: Option<String>,
+        /// Mix noise from this folder into every recording (robustness check).
+        #[arg(long)]
+        noise_dir: Option<PathBuf>,
+        /// Signal-to-noise ratio for --noise-dir, in dB.
+        #[arg(long, default_value_t = 10.0)]
+        snr_db: f32,
+        /// Configuration file (for the model path).
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+    },
+    /// Write the acoustic features of labelled recordings to a CSV (used by
+    /// models/training/train_stress.py), optionally mixed with noise.
+    Features {
+        /// CSV with a `path` column (relative to the CSV).
+        #[arg(long)]
+        labels: PathBuf,
+        /// Mix a noise segment from this folder into every recording.
+        #[arg(long)]
+        noise_dir: Option<PathBuf>,
+        /// Comma-separated SNRs in dB, one output row per SNR (with --noise-dir).
+        #[arg(long, default_value = "5,10,20")]
+        snr_db: String,
+        /// Seed choosing the noise file and segment.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output CSV.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// `attune models ...`

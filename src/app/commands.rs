@@ -30,9 +30,19 @@ pub fn execute(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::ListDevices => list_devices(),
         Command::Models { command } => super::model_commands::models(command),
-        Command::Transcribe { config, model, full_window, wavs } => {
-            super::model_commands::transcribe(config.as_deref(), model.as_deref(), full_window, &wavs)
-        }
+        Command::Assess { config, wavs } => super::eval_commands::assess(config.as_deref(), &wavs),
+        Command::Eval { command } => super::eval_commands::eval(command),
+        Command::Transcribe {
+            config,
+            model,
+            full_window,
+            wavs,
+        } => super::model_commands::transcribe(
+            config.as_deref(),
+            model.as_deref(),
+            full_window,
+            &wavs,
+        ),
     }
 }
 

@@ -18,15 +18,29 @@ use std::process::ExitCode;
 /// Runs one `attune models` subcommand.
 pub(super) fn models(command: ModelsCommand) -> anyhow::Result<ExitCode> {
     match command {
-        ModelsCommand::Fetch { dir, whisper, arch, no_urls } => {
-            fetch_models(&dir.unwrap_or_else(default_models_dir), &selection(&whisper, arch.as_deref())?, no_urls)
-        }
+        ModelsCommand::Fetch {
+            dir,
+            whisper,
+            arch,
+            no_urls,
+        } => fetch_models(
+            &dir.unwrap_or_else(default_models_dir),
+            &selection(&whisper, arch.as_deref())?,
+            no_urls,
+        ),
         ModelsCommand::Verify { dir, whisper, arch } => {
             let dir = dir.unwrap_or_else(default_models_dir);
             Ok(verify_models(&dir, &selection(&whisper, arch.as_deref())?))
         }
-        ModelsCommand::Import { src, dir } => import_models(&src, &dir.unwrap_or_else(default_models_dir)),
-        ModelsCommand::ConvertCt2 { src, out, quantize, assets } => convert(&src, &out, &quantize, assets),
+        ModelsCommand::Import { src, dir } => {
+            import_models(&src, &dir.unwrap_or_else(default_models_dir))
+        }
+        ModelsCommand::ConvertCt2 {
+            src,
+            out,
+            quantize,
+            assets,
+        } => convert(&src, &out, &quantize, assets),
         ModelsCommand::Dir => {
             println!("{}", default_models_dir().display());
             Ok(ExitCode::SUCCESS)
@@ -49,8 +63,17 @@ fn fetch_models(dir: &Path, sel: &Selection, no_urls: bool) -> anyhow::Result<Ex
     let mut printer = StderrProgress::default();
     let summary = fetch::fetch(dir, &opts, &mut |e| printer.print(e))?;
     let total: u64 = summary.items.iter().map(|i| i.bytes).sum();
-    let how = if summary.used_pip { "" } else { ", nothing downloaded" };
-    println!("{}: {} files verified ({:.1} MB){how}", dir.display(), summary.items.len(), total as f64 / 1e6);
+    let how = if summary.used_pip {
+        ""
+    } else {
+        ", nothing downloaded"
+    };
+    println!(
+        "{}: {} files verified ({:.1} MB){how}",
+        dir.display(),
+        summary.items.len(),
+        total as f64 / 1e6
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -60,14 +83,18 @@ fn verify_models(dir: &Path, sel: &Selection) -> ExitCode {
     let ort = onnxruntime_path(dir);
     let loader = |kind: AssetKind, path: &Path| -> Result<(), String> {
         match kind {
-            AssetKind::WhisperGgml => {
-                WhisperStt::load(path, &SttConfig::default(), String::new()).map(drop).map_err(|e| e.to_string())
-            }
+            AssetKind::WhisperGgml => WhisperStt::load(path, &SttConfig::default(), String::new())
+                .map(drop)
+                .map_err(|e| e.to_string()),
             AssetKind::Vad => SileroVad::load(path).map(drop).map_err(|e| e.to_string()),
             // A library for another architecture cannot be loaded here; its hash was checked.
             AssetKind::PiperVoice if same_arch => {
-                let ort = ort.as_deref().ok_or("no ONNX Runtime for this architecture")?;
-                PiperTts::load(path, ort, &TtsConfig::default()).map(drop).map_err(|e| e.to_string())
+                let ort = ort
+                    .as_deref()
+                    .ok_or("no ONNX Runtime for this architecture")?;
+                PiperTts::load(path, ort, &TtsConfig::default())
+                    .map(drop)
+                    .map_err(|e| e.to_string())
             }
             _ => Ok(()),
         }
@@ -92,18 +119,41 @@ fn import_models(src: &Path, dir: &Path) -> anyhow::Result<ExitCode> {
         println!("already present: {asset}");
     }
     for r in &report.rejected {
-        eprintln!("rejected {} (named like {}): {}", r.path.display(), r.asset, r.reason);
+        eprintln!(
+            "rejected {} (named like {}): {}",
+            r.path.display(),
+            r.asset,
+            r.reason
+        );
     }
-    Ok(if report.rejected.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if report.rejected.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
-fn convert(src: &Path, out: &Path, quantize: &str, assets: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let quant: Quant = quantize.parse().map_err(|e| anyhow!("--quantize {quantize}: {e}"))?;
+fn convert(
+    src: &Path,
+    out: &Path,
+    quantize: &str,
+    assets: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let quant: Quant = quantize
+        .parse()
+        .map_err(|e| anyhow!("--quantize {quantize}: {e}"))?;
     let assets_dir = assets.unwrap_or_else(|| default_models_dir().join("sources/whisper-assets"));
     let assets = WhisperAssets::from_dir(&assets_dir)
         .with_context(|| format!("reading the mel filters and vocabularies in {} (fix: attune models fetch, or --assets DIR)", assets_dir.display()))?;
     let r = convert_ct2::convert(src, &assets, out, quant)?;
-    println!("{}: {} bytes, sha256 {}, {} tensors, {:.2} s", r.out.display(), r.bytes, r.sha256, r.tensors, r.seconds);
+    println!(
+        "{}: {} bytes, sha256 {}, {} tensors, {:.2} s",
+        r.out.display(),
+        r.bytes,
+        r.sha256,
+        r.tensors,
+        r.seconds
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -117,7 +167,11 @@ pub(super) fn transcribe(
     let (stt_cfg, model_path, prompt) = match config {
         Some(path) => {
             let c = super::commands::load_config(path)?;
-            let prompt = if c.stt.prompt_from_knowledge { stt_prompt(&c)? } else { String::new() };
+            let prompt = if c.stt.prompt_from_knowledge {
+                stt_prompt(&c)?
+            } else {
+                String::new()
+            };
             (c.stt.clone(), c.model_path(&c.stt.model), prompt)
         }
         None => {
@@ -130,7 +184,9 @@ pub(super) fn transcribe(
     let mut stt = WhisperStt::load(&model_path, &stt_cfg, prompt)?.with_full_window(full_window);
     let mut failed = false;
     for wav in wavs {
-        match read_wav_mono(wav).and_then(|pcm| resample(&pcm.samples, pcm.sample_rate, SAMPLE_RATE)) {
+        match read_wav_mono(wav)
+            .and_then(|pcm| resample(&pcm.samples, pcm.sample_rate, SAMPLE_RATE))
+        {
             Ok(audio) => {
                 let t = stt.transcribe(&audio)?;
                 println!("{}\t{}", wav.display(), t.text);
@@ -141,7 +197,11 @@ pub(super) fn transcribe(
             }
         }
     }
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// The recogniser's initial prompt: the knowledge base's vocabulary (place names, services).

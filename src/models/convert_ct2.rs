@@ -23,7 +23,7 @@ pub use plan::Hparams;
 use crate::models::fsutil::{AtomicFile, HashingWriter};
 use crate::models::manifest::Quant;
 use ct2::Ct2Model;
-use plan::{whisper_tensors, Storage, TensorSpec};
+use plan::{Storage, TensorSpec, whisper_tensors};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -125,7 +125,9 @@ pub enum ConvertError {
         detail: String,
     },
     /// A matrix whose rows do not fill whole q8_0 blocks.
-    #[error("tensor `{tensor}` rows have {ne0} values, not a multiple of 32, so it cannot be stored as q8_0; fix: convert with --quant f16")]
+    #[error(
+        "tensor `{tensor}` rows have {ne0} values, not a multiple of 32, so it cannot be stored as q8_0; fix: convert with --quant f16"
+    )]
     NotQuantizable {
         /// The output tensor.
         tensor: String,
@@ -308,7 +310,7 @@ fn infer_hparams(model: &mut Ct2Model) -> Result<Hparams, ConvertError> {
             return Err(bad(format!(
                 "encoder/conv1/weight has shape {:?}, expected [state, mels, 3]",
                 conv1.dims
-            )))
+            )));
         }
     };
     if n_audio_state != n_text_state {

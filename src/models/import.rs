@@ -7,7 +7,9 @@
 //! Nothing is installed unless its size and sha256 match the manifest. Conversion sources are
 //! imported too, so a following `attune models fetch` can convert locally without a network.
 
-use crate::models::fsutil::{check_file, copy_atomic, sha256_file, AtomicFile, FileState, HashingWriter};
+use crate::models::fsutil::{
+    AtomicFile, FileState, HashingWriter, check_file, copy_atomic, sha256_file,
+};
 use crate::models::manifest::{Asset, Manifest, ManifestError};
 use crate::models::registry;
 use std::collections::BTreeMap;

@@ -46,7 +46,9 @@ const BUILTIN: &str = include_str!("../../models/manifest.toml");
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     /// The manifest file could not be read.
-    #[error("cannot read model manifest {path}: {source}; fix: restore models/manifest.toml from the release")]
+    #[error(
+        "cannot read model manifest {path}: {source}; fix: restore models/manifest.toml from the release"
+    )]
     Read {
         /// The manifest path.
         path: PathBuf,
@@ -54,7 +56,9 @@ pub enum ManifestError {
         source: std::io::Error,
     },
     /// The manifest is not valid TOML or has unknown fields.
-    #[error("model manifest {origin} does not parse: {detail}; fix: correct the manifest (see the format in manifest.rs)")]
+    #[error(
+        "model manifest {origin} does not parse: {detail}; fix: correct the manifest (see the format in manifest.rs)"
+    )]
     Parse {
         /// Where the text came from.
         origin: String,
@@ -561,10 +565,11 @@ mod tests {
             whisper: WhisperModel::Small,
             arch: Arch::X86_64,
         };
-        assert!(!m
-            .runtime_assets(&small)
-            .iter()
-            .any(|a| a.kind == AssetKind::WhisperGgml));
+        assert!(
+            !m.runtime_assets(&small)
+                .iter()
+                .any(|a| a.kind == AssetKind::WhisperGgml)
+        );
     }
 
     #[test]

@@ -212,10 +212,11 @@ fn download_args(part: &RegistryPart, dest: &Path) -> Vec<String> {
 
 /// Verifies an archive against its pinned sha256.
 pub fn check_archive_hash(archive: &Path, expected: &str) -> Result<(), RegistryError> {
-    let (_, found) = crate::models::fsutil::sha256_file(archive).map_err(|e| RegistryError::Archive {
-        archive: archive.to_path_buf(),
-        detail: e.to_string(),
-    })?;
+    let (_, found) =
+        crate::models::fsutil::sha256_file(archive).map_err(|e| RegistryError::Archive {
+            archive: archive.to_path_buf(),
+            detail: e.to_string(),
+        })?;
     if found != expected {
         return Err(RegistryError::ArchiveHash {
             archive: archive.to_path_buf(),
@@ -300,7 +301,7 @@ pub fn curl_download(url: &str, dest: &Path) -> Result<(), RegistryError> {
             return Err(RegistryError::CurlFailed {
                 code: -1,
                 detail: e.to_string(),
-            })
+            });
         }
     };
     if output.status.success() {

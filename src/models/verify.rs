@@ -182,7 +182,7 @@ fn check_asset(
             return Some(ProblemKind::HashMismatch {
                 expected: asset.sha256.clone(),
                 found,
-            })
+            });
         }
         Ok(_) => {}
     }

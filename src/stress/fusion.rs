@@ -1,8 +1,13 @@
 //! Fusion of voice, words and dialogue into one stress score and level.
 //!
 //! The voice carries arousal; whether that arousal is distress or excitement is mostly in the
-//! words (DESIGN.md §5). So an aroused voice with clearly positive words is discounted, and
-//! frustrated words on a calm voice still count.
+//! words (DESIGN.md §5). So an aroused voice with clearly positive words is discounted,
+//! frustrated words on a calm voice still count, and voice and words that agree count extra:
+//!
+//! `score = text_weight·t + dialogue_weight·d + acoustic_weight·v + agreement_weight·min(v, t)`,
+//! clamped to 0..=1. With the defaults, frustrated words alone make a customer tense, an
+//! aroused voice alone makes them tense, and frustrated words that are repeated, or said with
+//! an aroused voice, make them distressed.
 
 use crate::conversation::{StressLevel, StressReading};
 use serde::{Deserialize, Serialize};
@@ -19,6 +24,8 @@ pub struct StressConfig {
     pub text_weight: f32,
     /// Weight of the dialogue (repeated or unresolved requests).
     pub dialogue_weight: f32,
+    /// Extra weight when voice and words agree (the smaller of the two).
+    pub agreement_weight: f32,
     /// Score from which the customer counts as tense.
     pub tense_threshold: f32,
     /// Score from which the customer counts as distressed.
@@ -31,9 +38,10 @@ impl Default for StressConfig {
     fn default() -> Self {
         Self {
             model: "stress-arousal.onnx".into(),
-            acoustic_weight: 0.5,
-            text_weight: 0.35,
-            dialogue_weight: 0.15,
+            acoustic_weight: 0.4,
+            text_weight: 0.45,
+            dialogue_weight: 0.25,
+            agreement_weight: 0.3,
             tense_threshold: 0.35,
             distressed_threshold: 0.6,
             phrases: super::CuePhrases::default(),
@@ -49,6 +57,7 @@ impl StressConfig {
             ("acoustic_weight", self.acoustic_weight),
             ("text_weight", self.text_weight),
             ("dialogue_weight", self.dialogue_weight),
+            ("agreement_weight", self.agreement_weight),
             ("tense_threshold", self.tense_threshold),
             ("distressed_threshold", self.distressed_threshold),
         ];
@@ -103,17 +112,15 @@ pub fn fuse(cfg: &StressConfig, input: &StressInputs) -> StressReading {
         reasons.push("negative words".to_string());
     }
     let dialogue = dialogue_score(input, &mut reasons);
-    let mut total = cfg.text_weight * input.text.clamp(0.0, 1.0) + cfg.dialogue_weight * dialogue;
-    let mut weight = cfg.text_weight + cfg.dialogue_weight;
-    if let Some(a) = acoustic {
-        total += cfg.acoustic_weight * a.clamp(0.0, 1.0);
-        weight += cfg.acoustic_weight;
-    }
-    let score = if weight > 0.0 {
-        (total / weight).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
+    let text = input.text.clamp(0.0, 1.0);
+    // Without the voice (model failed), assume it half agrees with the words rather than
+    // that it is calm: a failed model must not hide a frustrated customer.
+    let voice = acoustic.unwrap_or(text / 2.0).clamp(0.0, 1.0);
+    let score = (cfg.text_weight * text
+        + cfg.dialogue_weight * dialogue
+        + cfg.acoustic_weight * voice
+        + cfg.agreement_weight * voice.min(text))
+    .clamp(0.0, 1.0);
     let level = if score >= cfg.distressed_threshold {
         StressLevel::Distressed
     } else if score >= cfg.tense_threshold {

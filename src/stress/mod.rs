@@ -1,11 +1,15 @@
 //! Stress detection: acoustic arousal (the [`StressClassifier`] seam), cues from the words
 //! and the dialogue, and their fusion into a level the conversation core acts on.
 
+pub mod acoustic;
 pub mod cues;
 mod fusion;
+pub mod labels;
+mod tract_onnx;
 
 pub use cues::{CuePhrases, DialogueCues, TextCues};
 pub use fusion::{StressConfig, StressInputs, fuse};
+pub use tract_onnx::TractArousal;
 
 use std::path::PathBuf;
 use thiserror::Error;

@@ -11,8 +11,8 @@
 //! Only the variable table is read up front; tensor data is read on demand by offset, so a
 //! 500 MB model is never held in memory whole.
 
-use super::half::{bf16_to_f32, f16_to_f32};
 use super::ConvertError;
+use super::half::{bf16_to_f32, f16_to_f32};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};

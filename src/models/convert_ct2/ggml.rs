@@ -16,7 +16,7 @@
 //! ggml_type ids: 0 f32, 1 f16, 8 q8_0.
 
 use super::half::{Q8_0_BLOCK, Q8_0_BLOCK_BYTES};
-use super::plan::{whisper_tensors, Hparams, Storage};
+use super::plan::{Hparams, Storage, whisper_tensors};
 use crate::models::manifest::Quant;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};

@@ -136,9 +136,11 @@ pub(crate) mod tests {
         let a = read_npz_2d(&bytes, "mel_3").unwrap();
         assert_eq!((a.rows, a.cols), (2, 3));
         assert_eq!(a.data, data);
-        assert!(read_npz_2d(&bytes, "mel_80")
-            .unwrap_err()
-            .contains("no array"));
+        assert!(
+            read_npz_2d(&bytes, "mel_80")
+                .unwrap_err()
+                .contains("no array")
+        );
     }
 
     #[test]

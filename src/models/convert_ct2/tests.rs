@@ -1,8 +1,8 @@
 //! Round-trip tests on a small synthetic CTranslate2 Whisper model.
 
-use super::ct2::testing::{write, Data};
-use super::ggml::{inspect, GgmlCheckError, TYPE_F16, TYPE_F32, TYPE_Q8_0};
-use super::half::{dequantize_q8_0, f16_to_f32, Q8_0_BLOCK, Q8_0_BLOCK_BYTES};
+use super::ct2::testing::{Data, write};
+use super::ggml::{GgmlCheckError, TYPE_F16, TYPE_F32, TYPE_Q8_0, inspect};
+use super::half::{Q8_0_BLOCK, Q8_0_BLOCK_BYTES, dequantize_q8_0, f16_to_f32};
 use super::npy::tests::npz;
 use super::*;
 use std::path::Path;

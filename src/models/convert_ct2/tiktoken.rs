@@ -56,9 +56,11 @@ mod tests {
 
     #[test]
     fn rejects_gaps_and_garbage() {
-        assert!(parse(b"IQ== 0\nIg== 2\n")
-            .unwrap_err()
-            .contains("out of order"));
+        assert!(
+            parse(b"IQ== 0\nIg== 2\n")
+                .unwrap_err()
+                .contains("out of order")
+        );
         assert!(parse(b"IQ==\n").unwrap_err().contains("TOKEN RANK"));
         assert!(parse(b"").is_err());
     }

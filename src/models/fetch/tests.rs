@@ -237,22 +237,26 @@ fn fetches_converts_verifies_and_then_does_nothing() {
     let calls = f.pip_calls();
     assert_eq!(calls.len(), 4, "each archive downloaded once: {calls:?}");
     assert!(!f.dir().join(WORK_DIR).exists());
-    assert!(crate::models::verify::verify_manifest(
-        &f.manifest,
-        &f.dir(),
-        &options(vec![]).selection(),
-        &|_, _| Ok(())
-    )
-    .is_empty());
+    assert!(
+        crate::models::verify::verify_manifest(
+            &f.manifest,
+            &f.dir(),
+            &options(vec![]).selection(),
+            &|_, _| Ok(())
+        )
+        .is_empty()
+    );
 
     // Second run: everything verifies, so no pip at all (a missing pip would fail otherwise).
     let (r, _) = run(&f, &options(vec!["/nonexistent/pip".into()]));
     let summary = r.unwrap();
     assert!(!summary.used_pip);
-    assert!(summary
-        .items
-        .iter()
-        .all(|i| i.origin == Origin::AlreadyPresent));
+    assert!(
+        summary
+            .items
+            .iter()
+            .all(|i| i.origin == Origin::AlreadyPresent)
+    );
     assert_eq!(f.pip_calls().len(), 4);
 }
 
@@ -267,9 +271,11 @@ fn a_corrupt_file_is_replaced() {
     .unwrap();
     let (r, events) = run(&f, &options(f.pip.clone()));
     r.unwrap();
-    assert!(events
-        .iter()
-        .any(|e| format!("{e:?}").contains("wrong sha256")));
+    assert!(
+        events
+            .iter()
+            .any(|e| format!("{e:?}").contains("wrong sha256"))
+    );
     assert_eq!(
         std::fs::read(f.dir().join("piper/v.onnx")).unwrap(),
         b"\x08\x08\x12\x07pytorch voice bytes"

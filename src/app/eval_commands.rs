@@ -1,0 +1,248 @@
+//! `attune assess`, `attune eval stress` and `attune eval features`.
+
+use crate::audio::{SAMPLE_RATE, read_wav_mono, resample};
+use crate::cli::EvalCommand;
+use crate::config::{Config, default_models_dir};
+use crate::stress::acoustic::mix::NoiseBank;
+use crate::stress::acoustic::{FEATURE_NAMES, extract};
+use crate::stress::cues::analyse;
+use crate::stress::labels::{Table, csv_field, score};
+use crate::stress::{StressClassifier, StressConfig, StressInputs, TractArousal, fuse};
+use crate::stt::{SpeechToText, WhisperStt};
+use anyhow::{Context, anyhow, bail};
+use std::collections::BTreeMap;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Runs one `attune eval` subcommand.
+pub(super) fn eval(command: EvalCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        EvalCommand::Stress {
+            labels,
+            by,
+            noise_dir,
+            snr_db,
+            config,
+        } => eval_stress(
+            &labels,
+            by.as_deref(),
+            noise_dir.as_deref(),
+            snr_db,
+            config.as_deref(),
+        ),
+        EvalCommand::Features {
+            labels,
+            noise_dir,
+            snr_db,
+            seed,
+            out,
+        } => dump_features(&labels, noise_dir.as_deref(), &snr_db, seed, &out),
+    }
+}
+
+fn stress_model(config: Option<&Path>) -> anyhow::Result<(StressConfig, PathBuf)> {
+    Ok(match config {
+        Some(p) => {
+            let c = super::commands::load_config(p)?;
+            (c.stress.clone(), c.model_path(&c.stress.model))
+        }
+        None => {
+            let s = StressConfig::default();
+            let path = default_models_dir().join(&s.model);
+            (s, path)
+        }
+    })
+}
+
+fn eval_stress(
+    labels: &Path,
+    by: Option<&str>,
+    noise_dir: Option<&Path>,
+    snr_db: f32,
+    config: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let table = Table::read(labels)?;
+    let arousal_col = table
+        .column("arousal")
+        .ok_or_else(|| anyhow!("{}: no `arousal` column", labels.display()))?;
+    let by_col = match by {
+        Some(name) => Some(
+            table
+                .column(name)
+                .ok_or_else(|| anyhow!("{}: no `{name}` column", labels.display()))?,
+        ),
+        None => None,
+    };
+    let (_, model_path) = stress_model(config)?;
+    let model = TractArousal::load(&model_path)?;
+    let mut bank = noise_dir.map(NoiseBank::load).transpose()?;
+    let mut all = Vec::new();
+    let mut groups: BTreeMap<String, Vec<(f32, bool)>> = BTreeMap::new();
+    for (i, row) in table.rows.iter().enumerate() {
+        let is_high = match row[arousal_col].trim().to_lowercase().as_str() {
+            "high" => true,
+            "low" => false,
+            other => bail!(
+                "{} row {}: arousal must be high or low, not {other:?}",
+                labels.display(),
+                i + 2
+            ),
+        };
+        let path = table.audio_path(row);
+        let pcm = read_wav_mono(&path)?;
+        let mut samples = pcm.samples;
+        if let Some(b) = bank.as_mut() {
+            if let Some((mixed, _)) = b.mix(&samples, pcm.sample_rate, snr_db, (7, i as u64, 0))? {
+                samples = mixed;
+            }
+        }
+        let features = extract(&samples, pcm.sample_rate)
+            .with_context(|| format!("features of {}", path.display()))?;
+        let p = model.predict(features.as_slice())?;
+        all.push((p, is_high));
+        if let Some(c) = by_col {
+            groups.entry(row[c].clone()).or_default().push((p, is_high));
+        }
+    }
+    let overall =
+        score(&all).ok_or_else(|| anyhow!("{}: needs both high and low rows", labels.display()))?;
+    let mut json = serde_json::to_value(overall)?;
+    if let (Some(name), serde_json::Value::Object(map)) = (by, &mut json) {
+        let per: serde_json::Map<String, serde_json::Value> = groups
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    score(v)
+                        .map(|s| serde_json::json!(s))
+                        .unwrap_or(serde_json::json!({ "n": v.len() })),
+                )
+            })
+            .collect();
+        map.insert(format!("by_{name}"), serde_json::Value::Object(per));
+    }
+    println!("{json}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn dump_features(
+    labels: &Path,
+    noise_dir: Option<&Path>,
+    snrs: &str,
+    seed: u64,
+    out: &Path,
+) -> anyhow::Result<ExitCode> {
+    let table = Table::read(labels)?;
+    let snrs: Vec<f32> = snrs
+        .split(',')
+        .map(|s| {
+            s.trim()
+                .parse::<f32>()
+                .map_err(|_| anyhow!("bad --snr-db value {s:?}"))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let mut bank = noise_dir.map(NoiseBank::load).transpose()?;
+    if bank.as_ref().is_some_and(NoiseBank::is_empty) {
+        bail!(
+            "no WAV files in the noise folder {}",
+            noise_dir
+                .map(Path::display)
+                .map(|d| d.to_string())
+                .unwrap_or_default()
+        );
+    }
+    let file = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut w = BufWriter::new(file);
+    let mut cols: Vec<String> = table.header.iter().map(|h| csv_field(h)).collect();
+    cols.push("snr_db".into());
+    cols.extend(FEATURE_NAMES.iter().map(|s| s.to_string()));
+    writeln!(w, "{}", cols.join(","))?;
+    for (i, row) in table.rows.iter().enumerate() {
+        let path = table.audio_path(row);
+        let pcm = read_wav_mono(&path)?;
+        let prefix: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
+        let mut versions: Vec<(String, Vec<f32>)> = Vec::new();
+        match bank.as_mut() {
+            None => versions.push(("inf".into(), pcm.samples.clone())),
+            Some(b) => {
+                for (k, &snr) in snrs.iter().enumerate() {
+                    if let Some((mixed, _)) = b.mix(
+                        &pcm.samples,
+                        pcm.sample_rate,
+                        snr,
+                        (seed, i as u64, k as u64),
+                    )? {
+                        versions.push((snr.to_string(), mixed));
+                    }
+                }
+            }
+        }
+        for (snr, samples) in versions {
+            let f = extract(&samples, pcm.sample_rate)
+                .with_context(|| format!("features of {}", path.display()))?;
+            let values: Vec<String> = f.as_slice().iter().map(|v| v.to_string()).collect();
+            writeln!(w, "{},{snr},{}", prefix.join(","), values.join(","))?;
+        }
+    }
+    w.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `attune assess`: the kiosk's view of each recording, one JSON line per file.
+pub(super) fn assess(config: Option<&Path>, wavs: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let cfg = match config {
+        Some(p) => super::commands::load_config(p)?,
+        None => Config::example(&default_example_dir())?,
+    };
+    let prompt = if cfg.stt.prompt_from_knowledge {
+        super::model_commands::stt_prompt(&cfg)?
+    } else {
+        String::new()
+    };
+    let mut stt = WhisperStt::load(&cfg.model_path(&cfg.stt.model), &cfg.stt, prompt)?;
+    let mut model = TractArousal::load(&cfg.model_path(&cfg.stress.model))?;
+    for wav in wavs {
+        let pcm = read_wav_mono(wav)?;
+        let audio = resample(&pcm.samples, pcm.sample_rate, SAMPLE_RATE)?;
+        let transcript = stt.transcribe(&audio)?.text;
+        let acoustic = model.arousal(&audio).ok();
+        let cues = analyse(&transcript, &cfg.stress.phrases);
+        let reading = fuse(
+            &cfg.stress,
+            &StressInputs {
+                acoustic,
+                text: cues.score,
+                sentiment: cues.sentiment,
+                frustration: cues.frustration.clone(),
+                ..Default::default()
+            },
+        );
+        let line = serde_json::json!({
+            "file": wav.display().to_string(),
+            "transcript": transcript,
+            "acoustic_p_high": acoustic,
+            "text_cues": {
+                "safety": cues.safety, "asked_for_person": cues.asked_for_person,
+                "frustration": cues.frustration, "sentiment": cues.sentiment,
+                "negated": cues.negated, "score": cues.score,
+            },
+            "score": reading.score,
+            "level": reading.level,
+            "reasons": reading.reasons,
+        });
+        println!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Where the example configuration's relative paths (the knowledge base) resolve when no
+/// configuration is given: a checkout's `systemd/`, else `/etc/attune`.
+pub(super) fn default_example_dir() -> PathBuf {
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd");
+    if checkout.join("knowledge.toml").is_file() {
+        checkout
+    } else {
+        PathBuf::from("/etc/attune")
+    }
+}

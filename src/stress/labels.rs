@@ -1,0 +1,185 @@
+//! Labelled recordings (`path,arousal,...` CSV files) and the scores used to evaluate the
+//! arousal classifier: ROC-AUC, unweighted average recall, recall at 5% false alarms.
+
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Errors reading a labels file; they name the file and the row.
+#[derive(Debug, Error)]
+pub enum LabelsError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not a usable labels CSV.
+    #[error("{path}: {detail}")]
+    Bad {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with the row.
+        detail: String,
+    },
+}
+
+/// A CSV table with a `path` column; paths are relative to the CSV's folder.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// Column names.
+    pub header: Vec<String>,
+    /// Rows, each as long as the header.
+    pub rows: Vec<Vec<String>>,
+    path_col: usize,
+    base: PathBuf,
+}
+
+impl Table {
+    /// Reads `path`; every row must have the header's column count.
+    pub fn read(path: &Path) -> Result<Table, LabelsError> {
+        let text = std::fs::read_to_string(path).map_err(|source| LabelsError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let bad = |detail: String| LabelsError::Bad {
+            path: path.to_path_buf(),
+            detail,
+        };
+        let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+        let header = split_csv_line(lines.next().ok_or_else(|| bad("empty file".into()))?);
+        let path_col = header
+            .iter()
+            .position(|h| h == "path")
+            .ok_or_else(|| bad("no `path` column".into()))?;
+        let rows: Vec<Vec<String>> = lines.map(split_csv_line).collect();
+        if let Some(i) = rows.iter().position(|r| r.len() != header.len()) {
+            return Err(bad(format!("row {} has a different column count", i + 2)));
+        }
+        let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        Ok(Table {
+            header,
+            rows,
+            path_col,
+            base,
+        })
+    }
+
+    /// Index of a column by name.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.header.iter().position(|h| h == name)
+    }
+
+    /// The audio file of row `i`, resolved against the CSV's folder.
+    pub fn audio_path(&self, row: &[String]) -> PathBuf {
+        self.base.join(&row[self.path_col])
+    }
+}
+
+/// RFC 4180 field splitting (quotes, doubled quotes); enough for labels files.
+pub fn split_csv_line(line: &str) -> Vec<String> {
+    let mut fields = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    fields.push(cur);
+    fields
+}
+
+/// Quotes a CSV field when needed.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Binary-classification scores of p(high) against labels (true = high arousal).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Scores {
+    /// ROC area under the curve.
+    pub auc: f64,
+    /// Unweighted average recall at p >= 0.5.
+    pub uar: f64,
+    /// Recall of `high` at the threshold that flags 5% of `low`.
+    pub recall_at_5fa: f64,
+    /// Number of items.
+    pub n: usize,
+}
+
+/// Scores `(p, is_high)` pairs; `None` when either class is missing.
+pub fn score(items: &[(f32, bool)]) -> Option<Scores> {
+    let high: Vec<f32> = items.iter().filter(|(_, h)| *h).map(|(p, _)| *p).collect();
+    let mut low: Vec<f32> = items.iter().filter(|(_, h)| !*h).map(|(p, _)| *p).collect();
+    if high.is_empty() || low.is_empty() {
+        return None;
+    }
+    // AUC = P(p_high > p_low), ties counted half (Mann-Whitney).
+    let mut wins = 0.0;
+    for h in &high {
+        for l in &low {
+            wins += if h > l {
+                1.0
+            } else if h == l {
+                0.5
+            } else {
+                0.0
+            };
+        }
+    }
+    let auc = wins / (high.len() * low.len()) as f64;
+    let recall =
+        |t: f32, xs: &[f32]| xs.iter().filter(|&&p| p >= t).count() as f64 / xs.len() as f64;
+    let specificity = 1.0 - recall(0.5, &low);
+    let uar = (recall(0.5, &high) + specificity) / 2.0;
+    low.sort_by(|a, b| b.total_cmp(a));
+    // The threshold just above the (5% of low)-th highest low score flags at most 5% of low.
+    let allowed = (low.len() as f64 * 0.05).floor() as usize;
+    let threshold = low.get(allowed).map(|t| t.next_up()).unwrap_or(f32::MIN);
+    let recall_at_5fa = recall(threshold, &high);
+    Some(Scores {
+        auc,
+        uar,
+        recall_at_5fa,
+        n: items.len(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn perfect_and_random_classifiers() {
+        let perfect: Vec<(f32, bool)> = (0..40).map(|i| (i as f32 / 40.0, i >= 20)).collect();
+        let s = score(&perfect).expect("both classes");
+        assert_eq!(s.auc, 1.0);
+        assert_eq!(s.uar, 1.0);
+        assert_eq!(s.recall_at_5fa, 1.0);
+        let inverted: Vec<(f32, bool)> = perfect.iter().map(|&(p, h)| (p, !h)).collect();
+        assert_eq!(score(&inverted).expect("both").auc, 0.0);
+        assert!(score(&[(0.3, true)]).is_none());
+    }
+
+    #[test]
+    fn csv_quotes_round_trip() {
+        assert_eq!(
+            split_csv_line("a,\"b,c\",\"d\"\"e\""),
+            vec!["a", "b,c", "d\"e"]
+        );
+        assert_eq!(csv_field("b,c"), "\"b,c\"");
+    }
+}
