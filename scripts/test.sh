@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export ATTUNE_TEST_DATA="${ATTUNE_TEST_DATA:-$(cd .. && pwd)/shared/data}"
-cargo test --release --locked -- --test-threads=2
+# One test at a time: whisper.cpp's worker threads spin, and two engines competing for
+# two cores slow each other down many times over.
+cargo test --release --locked -- --test-threads=1

@@ -14,10 +14,12 @@
 mod brain;
 mod build;
 mod commands;
+mod demo;
 mod eval_commands;
 mod listen;
 mod model_commands;
 mod speak;
+mod speech_commands;
 mod understand;
 
 pub use commands::{ConfigInvalid, execute, exit_code_for};
@@ -199,6 +201,7 @@ pub fn run(
     let (say_tx, say_rx) = sync_channel(SAY_QUEUE);
     let (play_tx, play_rx) = sync_channel(PLAY_QUEUE);
 
+    let brain_input_name = input.describe();
     let listener = listen::Listener {
         input,
         vad,
@@ -237,7 +240,10 @@ pub fn run(
         history: Vec::new(),
         unanswered_run: 0,
         report: RunReport::default(),
+        ack_grace: Duration::from_secs(config.mqtt.flush_grace_s),
+        systemd: crate::shutdown::Systemd::new(),
     };
+    brain.systemd.ready(&format!("listening on {}", brain_input_name));
 
     let spawn = |name: &str| std::thread::Builder::new().name(name.to_string());
     let listen_h = spawn("attune-listen").spawn(move || listener.run())?;
@@ -311,7 +317,8 @@ fn run_command(
         Some(s) => s,
         None => config.audio.output.parse()?,
     };
-    let components = build::components(&config, &input, &output, fast)?;
+    let io = build::io(&config, &input, &output, fast)?;
+    let components = build::components(&config, io, runtime.handle())?;
     let report = run(&config, components, &shutdown)?;
     if report.undelivered > 0 {
         tracing::warn!(

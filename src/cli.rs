@@ -37,6 +37,16 @@ pub enum Command {
         #[arg(long)]
         fast: bool,
     },
+    /// Run the scripted demo: customer recordings through the real pipeline, alerts over MQTT
+    /// (embedded broker) to a simulated member of staff, replies written as WAV files.
+    Demo {
+        /// Folder for the kiosk's replies (scenario-N-kiosk.wav) and the demo's outbox.
+        #[arg(long, default_value = "demo-out")]
+        out: PathBuf,
+        /// Feed the recordings in real time instead of as fast as the pipeline takes them.
+        #[arg(long)]
+        real_time: bool,
+    },
     /// Validate a configuration file and list every problem at once (exit 0 when valid).
     CheckConfig {
         /// Configuration file.
@@ -78,6 +88,32 @@ pub enum Command {
         /// WAV files.
         #[arg(required = true)]
         wavs: Vec<PathBuf>,
+    },
+    /// Speak a text with the configured voice, to a WAV file or a sound device.
+    Say {
+        /// Configuration file.
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+        /// Speak slowly and calmly, as to a distressed customer.
+        #[arg(long)]
+        slow: bool,
+        /// Where to: wav:PATH, device:NAME or default.
+        #[arg(long, default_value = "default")]
+        output: AudioSpec,
+        /// The text.
+        text: String,
+    },
+    /// Show what the kiosk would answer to some words; the last line is JSON with the reply,
+    /// the matched intent and confidence, and the escalation decision.
+    Reply {
+        /// Configuration file.
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+        /// How stressed the customer sounds: calm, tense or distressed.
+        #[arg(long, default_value = "calm")]
+        stress: String,
+        /// What the customer said.
+        words: String,
     },
     /// Evaluate a component on labelled data.
     Eval {

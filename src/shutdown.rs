@@ -44,3 +44,53 @@ impl Shutdown {
         });
     }
 }
+
+/// Talks to systemd (`Type=notify`): READY once models are loaded and audio is open, STATUS
+/// lines, and WATCHDOG pings from the health-checked main loop so a hung pipeline gets
+/// restarted. Without systemd (no `NOTIFY_SOCKET`) every call is a no-op.
+#[derive(Debug)]
+pub struct Systemd {
+    watchdog: Option<std::time::Duration>,
+    last_ping: std::time::Instant,
+}
+
+impl Systemd {
+    /// Reads the watchdog interval systemd asked for, if any.
+    pub fn new() -> Self {
+        let mut usec = 0;
+        let watchdog = sd_notify::watchdog_enabled(false, &mut usec)
+            .then(|| std::time::Duration::from_micros(usec / 2));
+        Self { watchdog, last_ping: std::time::Instant::now() }
+    }
+
+    /// Startup is finished.
+    pub fn ready(&self, status: &str) {
+        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready, sd_notify::NotifyState::Status(status)]);
+    }
+
+    /// A one-line status for `systemctl status`.
+    pub fn status(&self, status: &str) {
+        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Status(status)]);
+    }
+
+    /// Called from the main loop each time it is healthy; pings at half the watchdog interval.
+    pub fn alive(&mut self) {
+        if let Some(every) = self.watchdog {
+            if self.last_ping.elapsed() >= every {
+                let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
+                self.last_ping = std::time::Instant::now();
+            }
+        }
+    }
+
+    /// Shutting down.
+    pub fn stopping(&self) {
+        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+    }
+}
+
+impl Default for Systemd {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,8 +1,14 @@
 //! Alerts to staff: the versioned payload, privacy redaction, and the [`AlertPublisher`]
 //! seam (the MQTT publisher and its durable outbox live in their own files).
 
+mod broker;
+mod mqtt;
+mod outbox;
 mod redact;
 
+pub use broker::EmbeddedBroker;
+pub use mqtt::{LinkReport, MqttPublisher, StaffClient, StatusHandle, StatusInfo};
+pub use outbox::{OpenAlert, Outbox};
 pub use redact::redact;
 
 use crate::conversation::{AlertRequest, Reason, StaffHints, StressLevel, Trend};
@@ -153,7 +159,8 @@ pub trait AlertPublisher: Send {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MqttConfig {
-    /// Broker URL: `mqtt://host:port` or `mqtts://host:port` (TLS).
+    /// Broker URL: `mqtt://host:port`, `mqtts://host:port` (TLS), or `embedded` for the
+    /// in-process broker on 127.0.0.1:1883 (`embedded://ADDR:PORT` to choose the address).
     pub url: String,
     /// Client id; empty means `attune-{site}-{kiosk}`.
     pub client_id: String,
@@ -178,7 +185,7 @@ pub struct MqttConfig {
 impl Default for MqttConfig {
     fn default() -> Self {
         Self {
-            url: "mqtt://127.0.0.1:1883".into(),
+            url: "embedded".into(),
             client_id: String::new(),
             keep_alive_s: 15,
             ca_file: None,
@@ -196,12 +203,18 @@ impl MqttConfig {
     /// Lists every bad value, each with its key (files are checked separately).
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
-        let scheme_ok = self.url.starts_with("mqtt://") || self.url.starts_with("mqtts://");
-        if !scheme_ok || self.url.split("://").nth(1).is_none_or(str::is_empty) {
-            out.push(format!(
-                "mqtt.url = {:?} must look like mqtt://host:port or mqtts://host:port",
-                self.url
-            ));
+        match EmbeddedBroker::address_for(&self.url) {
+            Some(Err(e)) => out.push(format!("mqtt.url: {e}")),
+            Some(Ok(_)) => {}
+            None => {
+                let scheme_ok = self.url.starts_with("mqtt://") || self.url.starts_with("mqtts://");
+                if !scheme_ok || self.url.split("://").nth(1).is_none_or(str::is_empty) {
+                    out.push(format!(
+                        "mqtt.url = {:?} must look like mqtt://host:port, mqtts://host:port or embedded",
+                        self.url
+                    ));
+                }
+            }
         }
         if !(5..=300).contains(&self.keep_alive_s) {
             out.push(format!(

@@ -8,12 +8,12 @@ use crate::alerts::{Alert, AlertPublisher, KioskIdentity};
 use crate::audio::Clock;
 use crate::config::PrivacyConfig;
 use crate::conversation::{Action, Answer, Conversation, Event, StaffAck, Turn};
-use crate::knowledge::KnowledgeBase;
+use crate::knowledge::{IntentMatch, KnowledgeBase};
 use crate::shutdown::Shutdown;
 use crate::stress::cues::{CuePhrases, DialogueCues, analyse};
 use crate::stress::{StressConfig, StressInputs, fuse};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How often time-driven events (timeouts, leaving) are checked.
 const TICK: Duration = Duration::from_millis(100);
@@ -36,26 +36,42 @@ pub(super) struct Brain {
     pub history: Vec<String>,
     pub unanswered_run: u32,
     pub report: RunReport,
+    /// After the input ends, how long an unacknowledged alert may still be acknowledged, so
+    /// the customer hears who is coming.
+    pub ack_grace: Duration,
+    /// systemd notifications; the watchdog is pinged only from this loop.
+    pub systemd: crate::shutdown::Systemd,
 }
 
 impl Brain {
     /// Runs until the input has ended and the last turn is finished, or shutdown.
     pub fn run(mut self) -> (RunReport, Box<dyn AlertPublisher>) {
-        let mut draining = false;
+        let mut drained_at: Option<Instant> = None;
         loop {
-            if self.shutdown.is_triggered() || (draining && self.activity.idle()) {
+            if self.shutdown.is_triggered() || drained_at.is_some_and(|t| self.finished(t)) {
                 break;
             }
             match self.inbox.recv_timeout(TICK) {
-                Ok(BrainMsg::InputEnded) => draining = true,
+                Ok(BrainMsg::InputEnded) | Err(RecvTimeoutError::Disconnected) => {
+                    drained_at.get_or_insert_with(Instant::now);
+                }
                 Ok(msg) => self.handle(msg),
                 Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => draining = true,
             }
             self.poll_acks();
             self.apply(&Event::Tick);
+            self.systemd.alive();
         }
+        self.systemd.stopping();
         (self.report, self.alerts)
+    }
+
+    /// The input has ended: done once the last turn is spoken and no alert is still waiting
+    /// for a member of staff within the grace period.
+    fn finished(&self, drained_at: Instant) -> bool {
+        let waiting_for_staff =
+            self.conversation.pending_alert().is_some() && drained_at.elapsed() < self.ack_grace;
+        self.activity.idle() && !waiting_for_staff
     }
 
     fn handle(&mut self, msg: BrainMsg) {
@@ -72,7 +88,11 @@ impl Brain {
 
     fn poll_acks(&mut self) {
         while let Ok(ack) = self.acks.try_recv() {
-            tracing::info!(alert_id = %ack.alert_id, "staff acknowledged");
+            // QoS 1 delivers at least once: a repeated acknowledgement is not news.
+            if self.report.acks.iter().any(|a| a.alert_id == ack.alert_id) {
+                continue;
+            }
+            tracing::info!(alert_id = %ack.alert_id, by = ack.by.as_deref().unwrap_or("-"), "staff acknowledged");
             self.report.acks.push(ack.clone());
             self.apply(&Event::StaffAcknowledged(ack));
         }
@@ -119,14 +139,7 @@ impl Brain {
         let repeated_request =
             DialogueCues::assess_with(&self.history, text, |s| kb.content_terms(s))
                 .repeated_request;
-        let answer = self.knowledge.match_intent(text).map(|m| Answer {
-            intent: m.id,
-            confidence: m.confidence,
-            text: m.answer,
-            follow_up: m.follow_up,
-            staff_only: m.staff_only,
-            safety: m.safety,
-        });
+        let answer = self.knowledge.match_intent(text).as_ref().map(answer_from);
         let stress = fuse(
             &self.stress_cfg,
             &StressInputs {
@@ -238,4 +251,16 @@ fn wall_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+/// The conversation core's view of a knowledge-base match.
+pub(super) fn answer_from(m: &IntentMatch) -> Answer {
+    Answer {
+        intent: m.id.clone(),
+        confidence: m.confidence,
+        text: m.answer.clone(),
+        follow_up: m.follow_up.clone(),
+        staff_only: m.staff_only,
+        safety: m.safety,
+    }
 }

@@ -1,46 +1,156 @@
 //! Builds the real components from the configuration: the only place engines and devices are
-//! constructed.
+//! constructed. Every failure names the file or device and the fix.
 
 use super::Components;
+use crate::alerts::{AlertPublisher, EmbeddedBroker, MqttPublisher, StatusInfo};
 use crate::audio::{
-    AudioInput, AudioOutput, AudioSpec, Clock, NullOutput, SAMPLE_RATE, WavInput, WavOutput,
+    AudioInput, AudioOutput, AudioSpec, Clock, CpalInput, NullInput, NullOutput, RodioOutput, SAMPLE_RATE, WavInput, WavOutput,
 };
 use crate::config::Config;
+use crate::conversation::Pace;
 use crate::knowledge::KnowledgeBase;
-use anyhow::{Context, bail};
+use crate::models::onnxruntime_path;
+use crate::stress::TractArousal;
+use crate::stt::WhisperStt;
+use crate::tts::{CachedTts, PiperTts};
+use crate::vad::SileroVad;
+use anyhow::{Context, anyhow};
+use std::sync::mpsc::sync_channel;
+use std::time::Duration;
 
-/// Builds every component `attune run` needs.
-pub(super) fn components(
-    config: &Config,
-    input: &AudioSpec,
-    output: &AudioSpec,
-    fast: bool,
-) -> anyhow::Result<Components> {
+/// Staff acknowledgements waiting for the brain.
+const ACK_QUEUE: usize = 16;
+
+/// Where the customer's voice comes from and where the kiosk's goes.
+pub(super) struct Io {
+    pub input: Box<dyn AudioInput>,
+    pub output: Box<dyn AudioOutput>,
+    pub clock: Clock,
+    pub paced_by_pipeline: bool,
+}
+
+/// Opens the input and output named by the specs.
+pub(super) fn io(config: &Config, input: &AudioSpec, output: &AudioSpec, fast: bool) -> anyhow::Result<Io> {
     let clock = match input {
         AudioSpec::Wav(_) => Clock::samples(SAMPLE_RATE),
         _ => Clock::wall(),
     };
-    let _input = audio_input(input, fast, &clock)?;
-    let _output = audio_output(output, &clock)?;
-    let kb_path = config.resolve(&config.knowledge.file);
-    let _knowledge = KnowledgeBase::load(&kb_path)?;
-    bail!("the speech engines are not wired into `attune run` yet")
+    let paced_by_pipeline = fast && matches!(input, AudioSpec::Wav(_));
+    let input: Box<dyn AudioInput> = match input {
+        AudioSpec::Wav(path) => Box::new(WavInput::open(path, !fast, clock.clone())?),
+        AudioSpec::Null => Box::new(NullInput::new()),
+        AudioSpec::Default | AudioSpec::Device(_) => Box::new(CpalInput::open(
+            device_name(input),
+            config.audio.capture_buffer_ms,
+            Duration::from_secs(u64::from(config.audio.device_retry_max_s)),
+        )?),
+    };
+    let output = self::output(output, &clock)?;
+    Ok(Io { input, output, clock, paced_by_pipeline })
 }
 
-fn audio_input(spec: &AudioSpec, fast: bool, clock: &Clock) -> anyhow::Result<Box<dyn AudioInput>> {
+/// Opens the kiosk's voice output named by `spec`.
+pub(super) fn output(spec: &AudioSpec, clock: &Clock) -> anyhow::Result<Box<dyn AudioOutput>> {
+    Ok(match spec {
+        AudioSpec::Wav(path) => Box::new(WavOutput::create(path, clock.clone())?),
+        AudioSpec::Null => Box::new(NullOutput::new(clock.clone())),
+        AudioSpec::Default | AudioSpec::Device(_) => Box::new(RodioOutput::open(device_name(spec))?),
+    })
+}
+
+fn device_name(spec: &AudioSpec) -> Option<String> {
     match spec {
-        AudioSpec::Wav(path) => Ok(Box::new(
-            WavInput::open(path, !fast, clock.clone())
-                .with_context(|| format!("opening input {spec}"))?,
-        )),
-        other => bail!("input {other} is not supported yet"),
+        AudioSpec::Device(n) => Some(n.clone()),
+        _ => None,
     }
 }
 
-fn audio_output(spec: &AudioSpec, clock: &Clock) -> anyhow::Result<Box<dyn AudioOutput>> {
-    match spec {
-        AudioSpec::Wav(path) => Ok(Box::new(WavOutput::create(path, clock.clone())?)),
-        AudioSpec::Null => Ok(Box::new(NullOutput::new(clock.clone()))),
-        other => bail!("output {other} is not supported yet"),
+/// Loads every engine and connects the alert publisher; `io` supplies the audio ends.
+pub(super) fn components(config: &Config, io: Io, runtime: &tokio::runtime::Handle) -> anyhow::Result<Components> {
+    let knowledge = KnowledgeBase::load(config.resolve(&config.knowledge.file))?;
+    let prompt = if config.stt.prompt_from_knowledge { prompt(&knowledge) } else { String::new() };
+    let stt = WhisperStt::load(&config.model_path(&config.stt.model), &config.stt, prompt)?;
+    let vad = SileroVad::load(&config.model_path(&config.vad.model))?;
+    let stress = TractArousal::load(&config.model_path(&config.stress.model))?;
+    let tts = tts(config)?;
+    let mut mqtt = config.mqtt.clone();
+    if let Some(addr) = EmbeddedBroker::address_for(&mqtt.url) {
+        let broker = EmbeddedBroker::start(addr.map_err(|e| anyhow!(e))?)?;
+        mqtt.url = broker.url();
     }
+    let (ack_tx, acks) = sync_channel(ACK_QUEUE);
+    let status = StatusInfo {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        models: [
+            ("stt", &config.stt.model),
+            ("vad", &config.vad.model),
+            ("stress", &config.stress.model),
+            ("tts", &config.tts.voice),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect(),
+        audio: io.input.describe(),
+    };
+    let alerts: Box<dyn AlertPublisher> = Box::new(
+        MqttPublisher::start(&mqtt, &super::kiosk_identity(config), &config.state_dir(), runtime, ack_tx, status)
+            .with_context(|| format!("starting alert delivery to {}", mqtt.url))?,
+    );
+    Ok(Components {
+        clock: io.clock,
+        input: io.input,
+        paced_by_pipeline: io.paced_by_pipeline,
+        output: io.output,
+        vad: Box::new(vad),
+        stt: Box::new(stt),
+        stress: Box::new(stress),
+        tts: Box::new(tts),
+        alerts,
+        acks,
+        knowledge,
+    })
+}
+
+/// The configured Piper voice.
+pub(super) fn voice(config: &Config) -> anyhow::Result<PiperTts> {
+    let lib = match config.tts.onnxruntime.as_str() {
+        "" => onnxruntime_path(&config.models_dir())
+            .ok_or_else(|| anyhow!("no ONNX Runtime library is known for this architecture"))?,
+        path => config.resolve(std::path::Path::new(path)),
+    };
+    Ok(PiperTts::load(&config.model_path(&config.tts.voice), &lib, &config.tts)?)
+}
+
+/// The Piper voice, with the fixed prompts rendered now so they play without delay.
+fn tts(config: &Config) -> anyhow::Result<CachedTts<PiperTts>> {
+    let voice = voice(config)?;
+    let r = &config.replies;
+    let fixed = [
+        (r.greeting.as_str(), Pace::Normal),
+        (r.one_moment.as_str(), Pace::Normal),
+        (r.staff_coming.as_str(), Pace::Normal),
+        (r.stay_with_you.as_str(), Pace::Slow),
+        (r.calling_safety.as_str(), Pace::Slow),
+        (r.calling_distress.as_str(), Pace::Slow),
+    ];
+    Ok(CachedTts::new(voice, &fixed)?)
+}
+
+/// The recogniser's initial prompt: the knowledge base's vocabulary (place names, services).
+pub(super) fn prompt(kb: &KnowledgeBase) -> String {
+    let mut out = String::new();
+    // Whisper keeps about 224 prompt tokens; stay well under.
+    for w in kb.vocabulary() {
+        if out.len() + w.len() > 400 {
+            break;
+        }
+        if !out.is_empty() {
+            out.push_str(", ");
+        }
+        out.push_str(w);
+    }
+    if !out.is_empty() {
+        out.push('.');
+    }
+    out
 }

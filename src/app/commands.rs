@@ -5,8 +5,9 @@ use crate::config::{Config, ConfigError, EXAMPLE};
 use std::path::Path;
 use std::process::ExitCode;
 
-/// Exit status for a configuration (or model) problem: `EX_CONFIG`. The systemd unit lists it
-/// in `RestartPreventExitStatus=` so a bad file does not cause a restart storm.
+/// Exit status for a configuration problem or a missing or corrupt model: `EX_CONFIG`. The
+/// systemd unit lists it in `RestartPreventExitStatus=` so a bad file does not cause a restart
+/// storm.
 pub const EXIT_CONFIG: u8 = 78;
 
 /// The configuration is unusable; carries every problem.
@@ -23,6 +24,7 @@ pub fn execute(command: Command) -> anyhow::Result<ExitCode> {
             output,
             fast,
         } => super::run_command(&config, input, output, fast),
+        Command::Demo { out, real_time } => super::demo::demo(&out, real_time),
         Command::CheckConfig { file } => Ok(check_config(&file)),
         Command::PrintDefaultConfig => {
             print!("{EXAMPLE}");
@@ -32,6 +34,10 @@ pub fn execute(command: Command) -> anyhow::Result<ExitCode> {
         Command::Models { command } => super::model_commands::models(command),
         Command::Assess { config, wavs } => super::eval_commands::assess(config.as_deref(), &wavs),
         Command::Eval { command } => super::eval_commands::eval(command),
+        Command::Say { config, slow, output, text } => {
+            super::speech_commands::say(config.as_deref(), &text, slow, &output)
+        }
+        Command::Reply { config, stress, words } => super::speech_commands::reply(config.as_deref(), &words, &stress),
         Command::Transcribe {
             config,
             model,
@@ -48,7 +54,13 @@ pub fn execute(command: Command) -> anyhow::Result<ExitCode> {
 
 /// Maps an error to the process exit status: configuration problems get [`EXIT_CONFIG`].
 pub fn exit_code_for(e: &anyhow::Error) -> ExitCode {
-    if e.downcast_ref::<ConfigInvalid>().is_some() {
+    let model_missing = e.chain().any(|c| {
+        matches!(c.downcast_ref::<crate::stt::SttError>(), Some(crate::stt::SttError::Load { .. }))
+            || matches!(c.downcast_ref::<crate::vad::VadError>(), Some(crate::vad::VadError::Load { .. }))
+            || matches!(c.downcast_ref::<crate::stress::StressError>(), Some(crate::stress::StressError::Load { .. }))
+            || matches!(c.downcast_ref::<crate::tts::TtsError>(), Some(crate::tts::TtsError::Load { .. }))
+    });
+    if model_missing || e.downcast_ref::<ConfigInvalid>().is_some() {
         ExitCode::from(EXIT_CONFIG)
     } else {
         ExitCode::FAILURE

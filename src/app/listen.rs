@@ -3,7 +3,7 @@
 use super::{Activity, BrainMsg, TurnGuard};
 use crate::audio::{AudioInput, Clock};
 use crate::shutdown::Shutdown;
-use crate::vad::{EnergyDetector, Segment, Segmenter, VadConfig, VoiceDetector};
+use crate::vad::{Segment, Segmenter, VadConfig, VoiceDetector, gated_probability};
 use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 
@@ -36,7 +36,7 @@ impl Listener {
                 Ok(Some(frame)) => {
                     backoff = Duration::from_millis(200);
                     segmenter.set_barge_in(self.activity.speaking() && !self.echo_cancellation);
-                    let prob = self.probability(&frame);
+                    let prob = gated_probability(self.vad.as_mut(), &frame, self.cfg.energy_gate_db);
                     for seg in segmenter.push(&frame, prob) {
                         self.forward(seg);
                     }
@@ -58,20 +58,6 @@ impl Listener {
         self.clock
             .end_of_input(if self.paced_by_pipeline { 20.0 } else { 1.0 });
         let _ = self.to_brain.send(BrainMsg::InputEnded);
-    }
-
-    fn probability(&mut self, frame: &[f32]) -> f32 {
-        // The cheap gate: quiet frames never reach the model, so silence costs almost nothing.
-        if EnergyDetector::level_db(frame) < self.cfg.energy_gate_db {
-            return 0.0;
-        }
-        match self.vad.speech_probability(frame) {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!("voice detector failed on a frame: {e}");
-                0.0
-            }
-        }
     }
 
     fn forward(&mut self, seg: Segment) {

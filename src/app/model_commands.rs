@@ -204,26 +204,8 @@ pub(super) fn transcribe(
     })
 }
 
-/// The recogniser's initial prompt: the knowledge base's vocabulary (place names, services).
+/// The recogniser's initial prompt for a configuration (see [`super::build::prompt`]).
 pub(super) fn stt_prompt(config: &Config) -> anyhow::Result<String> {
     let kb = KnowledgeBase::load(config.resolve(&config.knowledge.file))?;
-    Ok(prompt_from_vocabulary(kb.vocabulary()))
-}
-
-/// Whisper's prompt is limited to about 224 tokens; a comma list of names well under that.
-fn prompt_from_vocabulary(words: &[String]) -> String {
-    let mut out = String::new();
-    for w in words {
-        if out.len() + w.len() > 400 {
-            break;
-        }
-        if !out.is_empty() {
-            out.push_str(", ");
-        }
-        out.push_str(w);
-    }
-    if !out.is_empty() {
-        out.push('.');
-    }
-    out
+    Ok(super::build::prompt(&kb))
 }

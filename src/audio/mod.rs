@@ -7,14 +7,16 @@ mod clock;
 mod cpal;
 mod null;
 mod resample;
+mod rodio;
 mod spec;
 mod timeline;
 mod wav;
 
-pub use self::cpal::{DeviceInfo, list_devices};
+pub use self::cpal::{CpalInput, DeviceInfo, DeviceState, list_devices};
 pub use clock::Clock;
-pub use null::NullOutput;
+pub use null::{NullInput, NullOutput};
 pub use resample::resample;
+pub use self::rodio::RodioOutput;
 pub use spec::AudioSpec;
 pub use wav::{WavInput, WavOutput, read_wav_mono, write_wav_mono};
 

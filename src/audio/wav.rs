@@ -91,6 +91,12 @@ impl WavInput {
         })
     }
 
+    /// Feeds `samples` (16 kHz mono) as fast as the pipeline takes them; `label` names the
+    /// source in logs.
+    pub fn from_samples(samples: Vec<f32>, label: &str, clock: Clock) -> Self {
+        Self { path: PathBuf::from(label), samples, pos: 0, real_time: false, started: None, clock }
+    }
+
     fn pace(&mut self) {
         let started = *self.started.get_or_insert_with(Instant::now);
         let due = Duration::from_secs_f64(self.pos as f64 / f64::from(SAMPLE_RATE));

@@ -120,3 +120,33 @@ impl TtsConfig {
         .collect()
     }
 }
+
+/// A voice with fixed prompts rendered once at start-up, so "one moment" or the greeting play
+/// without synthesis delay. Sentences are cached whole, as the synthesis thread asks for them.
+pub struct CachedTts<T: TextToSpeech> {
+    inner: T,
+    cache: std::collections::HashMap<(String, Pace), Pcm>,
+}
+
+impl<T: TextToSpeech> CachedTts<T> {
+    /// Wraps `inner`, rendering every sentence of the `fixed` prompts now.
+    pub fn new(mut inner: T, fixed: &[(&str, Pace)]) -> Result<Self, TtsError> {
+        let mut cache = std::collections::HashMap::new();
+        for (text, pace) in fixed {
+            for sentence in split_sentences(text) {
+                let pcm = inner.synthesize(&sentence, *pace)?;
+                cache.insert((sentence, *pace), pcm);
+            }
+        }
+        Ok(Self { inner, cache })
+    }
+}
+
+impl<T: TextToSpeech> TextToSpeech for CachedTts<T> {
+    fn synthesize(&mut self, text: &str, pace: Pace) -> Result<Pcm, TtsError> {
+        match self.cache.get(&(text.to_string(), pace)) {
+            Some(pcm) => Ok(pcm.clone()),
+            None => self.inner.synthesize(text, pace),
+        }
+    }
+}

@@ -35,3 +35,16 @@ pub trait VoiceDetector: Send {
     /// Forgets carried state (between conversations, or after a gap in the audio).
     fn reset(&mut self);
 }
+
+/// Speech probability behind the cheap energy gate: frames quieter than `gate_db` dBFS never
+/// reach the model, so silence costs almost nothing. A failing model counts as silence (and is
+/// logged) rather than stopping the kiosk from listening.
+pub fn gated_probability(detector: &mut dyn VoiceDetector, frame: &[f32], gate_db: f32) -> f32 {
+    if EnergyDetector::level_db(frame) < gate_db {
+        return 0.0;
+    }
+    detector.speech_probability(frame).unwrap_or_else(|e| {
+        tracing::warn!("voice detector failed on a frame: {e}");
+        0.0
+    })
+}

@@ -171,3 +171,29 @@ pub fn conversation_wav(path: &Path, lead: f32, turns: &[(f32, f32)]) {
 pub fn repo_file(rel: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
+
+/// The shared recordings (`ATTUNE_TEST_DATA`, default `../shared/data`), or `None` after saying
+/// loudly that the test is skipped. CI sets `ATTUNE_REQUIRE_TEST_DATA=1`, which turns a
+/// missing folder into a failure.
+pub fn test_data(test: &str) -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("ATTUNE_TEST_DATA")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| repo_file("../shared/data"));
+    if dir.join("speech").is_dir() {
+        return Some(dir);
+    }
+    let why = format!("{test}: SKIPPED: test recordings not found at {} (set ATTUNE_TEST_DATA)", dir.display());
+    if std::env::var_os("ATTUNE_REQUIRE_TEST_DATA").is_some() {
+        panic!("{why}, and ATTUNE_REQUIRE_TEST_DATA is set");
+    }
+    eprintln!("\n!!! {why}\n");
+    None
+}
+
+/// A model file from the model directory; a missing model fails the test loudly (models come
+/// from `attune models fetch`, which the setup runs).
+pub fn model(rel: &str) -> std::path::PathBuf {
+    let path = attune::config::default_models_dir().join(rel);
+    assert!(path.is_file(), "model {} is missing: run `attune models fetch` first", path.display());
+    path
+}

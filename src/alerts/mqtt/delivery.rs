@@ -1,0 +1,726 @@
+//! Delivery bookkeeping, free of network code so it can be unit-tested:
+//! - [`Ledger`]: what must reach the broker (open alerts, one-shot events, retained state),
+//!   shared between the caller's thread and the connection task;
+//! - [`InFlight`]: which packet id carries what, until the broker's PUBACK;
+//! - [`Backoff`]: reconnect delays.
+
+use super::StatusInfo;
+use super::topics::{self, LinkState, Status, Topics};
+use crate::alerts::{Alert, KioskIdentity, OpenAlert};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::{Duration, Instant};
+
+/// An alert the broker has not acknowledged within this time is sent again (same id).
+pub(crate) const RESEND_AFTER: Duration = Duration::from_secs(10);
+/// Alerts are kept small enough for any broker's default packet limit.
+pub(crate) const MAX_ALERT_BYTES: usize = 64 * 1024;
+/// Recently acknowledged ids remembered so late calls about them are not "unknown".
+const RECENT_CLOSED: usize = 256;
+
+/// What a message is, which decides what happens to it when the session is lost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A sending of this alert; the ledger re-sends open alerts itself.
+    Alert(String),
+    /// A one-shot message (customer left, supervisor copy): re-queued if lost.
+    Event,
+    /// Retained state (status, active list, Home Assistant): regenerated after reconnecting.
+    Retained,
+}
+
+/// A message to publish with QoS 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Outgoing {
+    /// Topic.
+    pub topic: String,
+    /// Payload.
+    pub payload: Vec<u8>,
+    /// Retain flag.
+    pub retain: bool,
+    /// What it is.
+    pub kind: Kind,
+}
+
+#[derive(Debug)]
+struct Entry {
+    alert: Alert,
+    payload: Vec<u8>,
+    /// Must go out at the next opportunity (new, re-alerted, or reconnected).
+    due: bool,
+    /// The broker acknowledged the latest sending.
+    confirmed: bool,
+    last_sent: Option<Instant>,
+}
+
+impl Entry {
+    fn new(alert: Alert) -> Self {
+        let payload = encode(&alert);
+        Self {
+            alert,
+            payload,
+            due: true,
+            confirmed: false,
+            last_sent: None,
+        }
+    }
+
+    fn overdue(&self, now: Instant) -> bool {
+        !self.confirmed && self.last_sent.is_some_and(|t| now >= t + RESEND_AFTER)
+    }
+}
+
+/// Encodes an alert, dropping the customer's words if they would make it too large: an alert
+/// that never fits the broker's limit would otherwise be retried forever.
+fn encode(alert: &Alert) -> Vec<u8> {
+    let full = serde_json::to_vec(alert).unwrap_or_default();
+    if full.len() <= MAX_ALERT_BYTES {
+        return full;
+    }
+    tracing::warn!(alert_id = %alert.alert_id, bytes = full.len(), "alert too large; sending it without the transcript");
+    let mut slim = alert.clone();
+    slim.customer_said = Some(vec!["[too long to send]".into()]);
+    serde_json::to_vec(&slim).unwrap_or_default()
+}
+
+/// What must reach the broker, and the kiosk's state for the status topic.
+#[derive(Debug)]
+pub(crate) struct Ledger {
+    topics: Topics,
+    kiosk: KioskIdentity,
+    info: StatusInfo,
+    home_assistant: bool,
+    open: Vec<Entry>,
+    recent_closed: VecDeque<String>,
+    events: VecDeque<Outgoing>,
+    status_dirty: bool,
+    active_dirty: bool,
+    stress_dirty: bool,
+    discovery_due: bool,
+    stress: Option<f32>,
+    outbox_problem: Option<String>,
+    connected: bool,
+    connect_attempts: u64,
+    shutdown: bool,
+    task_done: bool,
+}
+
+impl Ledger {
+    /// A ledger holding the outbox's pending alerts (oldest first).
+    pub fn new(
+        topics: Topics,
+        kiosk: KioskIdentity,
+        info: StatusInfo,
+        home_assistant: bool,
+        pending: Vec<Alert>,
+    ) -> Self {
+        Self {
+            topics,
+            kiosk,
+            info,
+            home_assistant,
+            open: pending.into_iter().map(Entry::new).collect(),
+            recent_closed: VecDeque::new(),
+            events: VecDeque::new(),
+            status_dirty: true,
+            active_dirty: true,
+            stress_dirty: false,
+            discovery_due: home_assistant,
+            stress: None,
+            outbox_problem: None,
+            connected: false,
+            connect_attempts: 0,
+            shutdown: false,
+            task_done: false,
+        }
+    }
+
+    /// The topics in use.
+    pub fn topics(&self) -> &Topics {
+        &self.topics
+    }
+
+    /// Adds a new alert to deliver; `false` if it is already open.
+    pub fn add(&mut self, alert: &Alert) -> bool {
+        if self.is_open(&alert.alert_id) {
+            return false;
+        }
+        self.open.push(Entry::new(alert.clone()));
+        self.active_dirty = true;
+        self.status_dirty = true;
+        self.set_stress(alert.stress.score);
+        true
+    }
+
+    /// Whether the alert is waiting for staff.
+    pub fn is_open(&self, alert_id: &str) -> bool {
+        self.open.iter().any(|e| e.alert.alert_id == alert_id)
+    }
+
+    /// Whether the alert is open or was acknowledged recently.
+    pub fn knows(&self, alert_id: &str) -> bool {
+        self.is_open(alert_id) || self.recent_closed.iter().any(|id| id == alert_id)
+    }
+
+    /// Sends an open alert again as `alert` (with its new attempt number), to the kiosk's
+    /// topic and to the supervisor. Returns `false` (and does nothing) if it is not open.
+    pub fn realert(&mut self, alert: &Alert) -> bool {
+        let Some(entry) = self
+            .open
+            .iter_mut()
+            .find(|e| e.alert.alert_id == alert.alert_id)
+        else {
+            return false;
+        };
+        *entry = Entry::new(alert.clone());
+        let payload = entry.payload.clone();
+        self.events.push_back(Outgoing {
+            topic: self.topics.supervisor.clone(),
+            payload,
+            retain: false,
+            kind: Kind::Event,
+        });
+        true
+    }
+
+    /// The open alert with its attempt raised to at least `attempt` (memory-only alerts).
+    pub fn bumped(&self, alert_id: &str, attempt: u32) -> Option<Alert> {
+        let entry = self.open.iter().find(|e| e.alert.alert_id == alert_id)?;
+        let mut alert = entry.alert.clone();
+        alert.attempt = alert.attempt.max(attempt);
+        Some(alert)
+    }
+
+    /// Staff acknowledged the alert: stop sending it. Returns whether it was open.
+    pub fn close(&mut self, alert_id: &str) -> bool {
+        let Some(i) = self.open.iter().position(|e| e.alert.alert_id == alert_id) else {
+            return false;
+        };
+        self.open.remove(i);
+        if self.recent_closed.len() >= RECENT_CLOSED {
+            self.recent_closed.pop_front();
+        }
+        self.recent_closed.push_back(alert_id.to_string());
+        self.active_dirty = true;
+        self.status_dirty = true;
+        true
+    }
+
+    /// The broker acknowledged a sending of the alert; returns whether that is news.
+    pub fn confirm(&mut self, alert_id: &str) -> bool {
+        match self.open.iter_mut().find(|e| e.alert.alert_id == alert_id) {
+            Some(e) if !e.confirmed => {
+                e.confirmed = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Queues a one-shot message.
+    pub fn queue_event(&mut self, topic: String, payload: Vec<u8>) {
+        self.events.push_back(Outgoing {
+            topic,
+            payload,
+            retain: false,
+            kind: Kind::Event,
+        });
+    }
+
+    /// Open alerts the broker has not acknowledged since they were (re)sent.
+    pub fn unconfirmed(&self) -> usize {
+        self.open.iter().filter(|e| !e.confirmed).count()
+    }
+
+    /// Alerts waiting for staff.
+    pub fn open_count(&self) -> usize {
+        self.open.len()
+    }
+
+    /// A connection was established. Messages lost with the broker session are re-queued
+    /// (events) or regenerated (alerts, retained state); alerts still in flight on a resumed
+    /// session are left to the client's own retransmission.
+    pub fn on_connected(&mut self, lost: Vec<Outgoing>, still_in_flight: &HashSet<String>) {
+        self.connected = true;
+        for msg in lost.into_iter().rev() {
+            if msg.kind == Kind::Event {
+                self.events.push_front(msg);
+            }
+        }
+        for e in &mut self.open {
+            if !still_in_flight.contains(&e.alert.alert_id) {
+                e.due = true;
+                e.confirmed = false;
+            }
+        }
+        self.status_dirty = true;
+        self.active_dirty = true;
+        self.stress_dirty = self.home_assistant && self.stress.is_some();
+        self.discovery_due = self.home_assistant;
+    }
+
+    /// The connection was lost.
+    pub fn on_disconnected(&mut self) {
+        self.connected = false;
+    }
+
+    /// Counts a connection attempt.
+    pub fn count_attempt(&mut self) {
+        self.connect_attempts += 1;
+    }
+
+    /// Whether the connection is up.
+    pub fn connected(&self) -> bool {
+        self.connected
+    }
+
+    /// Connection attempts so far.
+    pub fn connect_attempts(&self) -> u64 {
+        self.connect_attempts
+    }
+
+    /// Records the outbox's health; `None` once it works again.
+    pub fn set_outbox_problem(&mut self, problem: Option<String>) {
+        if self.outbox_problem != problem {
+            self.outbox_problem = problem;
+            self.status_dirty = true;
+        }
+    }
+
+    /// Why the outbox is not usable, when it is not.
+    pub fn outbox_problem(&self) -> Option<&str> {
+        self.outbox_problem.as_deref()
+    }
+
+    /// Updates the audio state shown on the status topic.
+    pub fn set_audio(&mut self, audio: &str) {
+        if self.info.audio != audio {
+            self.info.audio = audio.to_string();
+            self.status_dirty = true;
+        }
+    }
+
+    /// Updates the customer stress shown to Home Assistant.
+    pub fn set_stress(&mut self, score: f32) {
+        self.stress = Some(score);
+        self.stress_dirty = self.home_assistant;
+    }
+
+    /// Asks the connection task to say goodbye and stop.
+    pub fn request_shutdown(&mut self) {
+        self.shutdown = true;
+    }
+
+    /// Whether a shutdown was requested.
+    pub fn shutdown_requested(&self) -> bool {
+        self.shutdown
+    }
+
+    /// Marks the connection task as finished.
+    pub fn set_task_done(&mut self) {
+        self.task_done = true;
+        self.connected = false;
+    }
+
+    /// Whether the connection task has finished.
+    pub fn task_done(&self) -> bool {
+        self.task_done
+    }
+
+    /// When the earliest unconfirmed alert becomes due for re-sending.
+    pub fn next_resend_at(&self) -> Option<Instant> {
+        self.open
+            .iter()
+            .filter(|e| !e.confirmed)
+            .filter_map(|e| e.last_sent)
+            .map(|t| t + RESEND_AFTER)
+            .min()
+    }
+
+    fn state(&self) -> LinkState {
+        if self.shutdown {
+            LinkState::Offline
+        } else if self.outbox_problem.is_some() {
+            LinkState::Degraded
+        } else {
+            LinkState::Online
+        }
+    }
+
+    /// The retained status message as of now.
+    pub fn status_message(&self) -> Outgoing {
+        let payload = Status {
+            state: self.state(),
+            site: &self.kiosk.site,
+            kiosk: &self.kiosk.id,
+            info: &self.info,
+            open_alerts: self.open.len(),
+            outbox_problem: self.outbox_problem.as_deref(),
+        }
+        .to_json();
+        retained(self.topics.status.clone(), payload)
+    }
+
+    fn active_messages(&self) -> Vec<Outgoing> {
+        let open: Vec<OpenAlert> = self.open.iter().map(|e| OpenAlert::of(&e.alert)).collect();
+        let mut out = vec![retained(
+            self.topics.active.clone(),
+            topics::active_json(&open),
+        )];
+        if self.home_assistant {
+            out.push(retained(
+                self.topics.ha_help.clone(),
+                topics::help_state(open.len()),
+            ));
+        }
+        out
+    }
+
+    /// Takes what must be published now, in order (alerts oldest first, discovery, status,
+    /// events, active list, stress), at most `capacity` messages; the rest stays due. Alerts
+    /// go first because the client spaces queued packets by a timer tick (about 1 ms) each.
+    pub fn take_due(&mut self, now: Instant, capacity: usize) -> Vec<Outgoing> {
+        let mut out = Vec::new();
+        for e in &mut self.open {
+            if out.len() >= capacity {
+                break;
+            }
+            if e.due || e.overdue(now) {
+                e.due = false;
+                e.last_sent = Some(now);
+                out.push(Outgoing {
+                    topic: self.topics.alert.clone(),
+                    payload: e.payload.clone(),
+                    retain: false,
+                    kind: Kind::Alert(e.alert.alert_id.clone()),
+                });
+            }
+        }
+        if self.discovery_due && out.len() + 2 <= capacity {
+            self.discovery_due = false;
+            for (topic, payload) in topics::discovery(&self.topics, &self.kiosk, &self.info) {
+                out.push(retained(topic, payload));
+            }
+        }
+        if self.status_dirty && out.len() < capacity {
+            self.status_dirty = false;
+            out.push(self.status_message());
+        }
+        while out.len() < capacity {
+            let Some(msg) = self.events.pop_front() else {
+                break;
+            };
+            out.push(msg);
+        }
+        if self.active_dirty {
+            let active = self.active_messages();
+            if out.len() + active.len() <= capacity {
+                self.active_dirty = false;
+                out.extend(active);
+            }
+        }
+        if let (true, Some(score), true) = (self.stress_dirty, self.stress, out.len() < capacity) {
+            self.stress_dirty = false;
+            out.push(retained(
+                self.topics.ha_stress.clone(),
+                topics::stress_state(score),
+            ));
+        }
+        out
+    }
+}
+
+fn retained(topic: String, payload: Vec<u8>) -> Outgoing {
+    Outgoing {
+        topic,
+        payload,
+        retain: true,
+        kind: Kind::Retained,
+    }
+}
+
+/// Packet ids in use, each with what it carries. The kiosk picks its own ids (rather than
+/// letting the client number them) so every PUBACK maps to exactly one alert.
+#[derive(Debug)]
+pub(crate) struct InFlight {
+    max: u16,
+    next: u16,
+    slots: HashMap<u16, (u64, Outgoing)>,
+    order: u64,
+}
+
+impl InFlight {
+    /// Ids `1..=max` (the client's in-flight window).
+    pub fn new(max: u16) -> Self {
+        Self {
+            max: max.max(1),
+            next: 1,
+            slots: HashMap::new(),
+            order: 0,
+        }
+    }
+
+    /// How many more messages can be put in flight.
+    pub fn free(&self) -> usize {
+        usize::from(self.max) - self.slots.len()
+    }
+
+    /// Assigns a free packet id to `msg`; `None` if the window is full.
+    pub fn insert(&mut self, msg: Outgoing) -> Option<u16> {
+        if self.free() == 0 {
+            return None;
+        }
+        // Round-robin, so a just-freed id is not reused while a late duplicate ack may be
+        // on its way.
+        for _ in 0..self.max {
+            let id = self.next;
+            self.next = if self.next >= self.max {
+                1
+            } else {
+                self.next + 1
+            };
+            if !self.slots.contains_key(&id) {
+                self.order += 1;
+                self.slots.insert(id, (self.order, msg));
+                return Some(id);
+            }
+        }
+        None
+    }
+
+    /// Whether `pkid` awaits its PUBACK.
+    pub fn contains(&self, pkid: u16) -> bool {
+        self.slots.contains_key(&pkid)
+    }
+
+    /// The broker acknowledged `pkid`: what it carried.
+    pub fn remove(&mut self, pkid: u16) -> Option<Outgoing> {
+        self.slots.remove(&pkid).map(|(_, msg)| msg)
+    }
+
+    /// Forgets everything (the session is gone), oldest first.
+    pub fn take_all(&mut self) -> Vec<Outgoing> {
+        let mut all: Vec<_> = self.slots.drain().map(|(_, v)| v).collect();
+        all.sort_by_key(|(order, _)| *order);
+        all.into_iter().map(|(_, msg)| msg).collect()
+    }
+
+    /// Alert ids with a sending in flight.
+    pub fn alert_ids(&self) -> HashSet<String> {
+        self.slots
+            .values()
+            .filter_map(|(_, m)| match &m.kind {
+                Kind::Alert(id) => Some(id.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Exponential reconnect delay, 0.5 s doubling to 30 s, each with ±20 % jitter so a site's
+/// kiosks do not reconnect in lockstep after a broker restart.
+#[derive(Debug)]
+pub(crate) struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    /// First delay.
+    pub const MIN: Duration = Duration::from_millis(500);
+    /// Largest delay.
+    pub const MAX: Duration = Duration::from_secs(30);
+
+    /// Starts at [`Backoff::MIN`].
+    pub fn new() -> Self {
+        Self { next: Self::MIN }
+    }
+
+    /// Back to the first delay (after a connection that held).
+    pub fn reset(&mut self) {
+        self.next = Self::MIN;
+    }
+
+    /// The delay before the next attempt; `unit` in `0..1` picks the jitter.
+    pub fn next_delay(&mut self, unit: f64) -> Duration {
+        let base = self.next;
+        self.next = (self.next * 2).min(Self::MAX);
+        base.mul_f64(0.8 + 0.4 * unit.clamp(0.0, 1.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::{ALERT_SCHEMA, AlertStress};
+    use crate::conversation::{Reason, StaffHints, StressLevel, Trend};
+
+    fn kiosk() -> KioskIdentity {
+        KioskIdentity {
+            site: "s".into(),
+            id: "k".into(),
+            location: "hall".into(),
+        }
+    }
+
+    fn alert(id: &str) -> Alert {
+        Alert {
+            schema: ALERT_SCHEMA.into(),
+            alert_id: id.into(),
+            kiosk: kiosk(),
+            reason: Reason::Distress,
+            stress: AlertStress {
+                level: StressLevel::Distressed,
+                score: 0.9,
+                trend: Trend::Rising,
+            },
+            customer_said: None,
+            topic: None,
+            hints: StaffHints {
+                sounds: String::new(),
+                needs: String::new(),
+                first_sentence: String::new(),
+            },
+            raised_at_ms: 1,
+            attempt: 0,
+        }
+    }
+
+    fn ledger(pending: Vec<Alert>) -> Ledger {
+        let info = StatusInfo {
+            version: "t".into(),
+            models: Default::default(),
+            audio: "ok".into(),
+        };
+        Ledger::new(Topics::new("a", &kiosk()), kiosk(), info, false, pending)
+    }
+
+    fn alert_ids(msgs: &[Outgoing]) -> Vec<String> {
+        msgs.iter()
+            .filter_map(|m| match &m.kind {
+                Kind::Alert(id) => Some(id.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pending_alerts_go_first_in_order_then_resend_after_timeout() {
+        let mut l = ledger(vec![alert("a"), alert("b")]);
+        let t0 = Instant::now();
+        let first = l.take_due(t0, 100);
+        assert_eq!(alert_ids(&first[..2]), ["a", "b"]);
+        assert_eq!(first[2].topic, "a/s/k/status");
+        assert!(l.take_due(t0 + Duration::from_secs(1), 100).is_empty());
+        assert!(l.confirm("a"));
+        assert!(!l.confirm("a"));
+        assert_eq!(l.next_resend_at(), Some(t0 + RESEND_AFTER));
+        let later = l.take_due(t0 + RESEND_AFTER, 100);
+        assert_eq!(alert_ids(&later), ["b"]);
+        assert_eq!(l.unconfirmed(), 1);
+    }
+
+    #[test]
+    fn reconnect_resends_everything_not_in_flight() {
+        let mut l = ledger(vec![alert("a"), alert("b")]);
+        let now = Instant::now();
+        l.take_due(now, 100);
+        l.confirm("a");
+        l.confirm("b");
+        let in_flight: HashSet<String> = ["b".to_string()].into();
+        l.on_connected(Vec::new(), &in_flight);
+        assert_eq!(alert_ids(&l.take_due(now, 100)), ["a"]);
+    }
+
+    #[test]
+    fn capacity_is_respected_and_rest_stays_due() {
+        let mut l = ledger((0..5).map(|i| alert(&format!("x{i}"))).collect());
+        let now = Instant::now();
+        let got = l.take_due(now, 3);
+        assert_eq!(alert_ids(&got), ["x0", "x1", "x2"]);
+        let rest = l.take_due(now, 100);
+        assert_eq!(alert_ids(&rest), ["x3", "x4"]);
+        assert!(
+            rest.iter().any(|m| m.topic == "a/s/k/status"),
+            "status still due"
+        );
+    }
+
+    #[test]
+    fn realert_queues_supervisor_copy_and_close_stops_it() {
+        let mut l = ledger(vec![alert("a")]);
+        let now = Instant::now();
+        l.take_due(now, 100);
+        let mut again = alert("a");
+        again.attempt = 1;
+        assert!(l.realert(&again));
+        let msgs = l.take_due(now, 100);
+        assert!(msgs.iter().any(|m| m.topic == "a/s/supervisor/alert"));
+        assert_eq!(alert_ids(&msgs), ["a"]);
+        assert!(l.close("a"));
+        assert!(!l.realert(&again));
+        assert!(l.knows("a") && !l.is_open("a"));
+        let msgs = l.take_due(now + RESEND_AFTER * 2, 100);
+        assert!(alert_ids(&msgs).is_empty());
+        let active = msgs
+            .iter()
+            .find(|m| m.topic == "a/s/k/alerts/active")
+            .unwrap();
+        assert_eq!(active.payload, b"[]");
+    }
+
+    #[test]
+    fn lost_events_are_requeued_in_order() {
+        let mut l = ledger(vec![]);
+        let ev = |n: u8| Outgoing {
+            topic: "e".into(),
+            payload: vec![n],
+            retain: false,
+            kind: Kind::Event,
+        };
+        l.queue_event("e".into(), vec![3]);
+        l.on_connected(vec![ev(1), ev(2)], &HashSet::new());
+        let got: Vec<u8> = l
+            .take_due(Instant::now(), 100)
+            .into_iter()
+            .filter(|m| m.topic == "e")
+            .map(|m| m.payload[0])
+            .collect();
+        assert_eq!(got, [1, 2, 3]);
+    }
+
+    #[test]
+    fn inflight_ids_stay_in_window_and_are_unique() {
+        let mut f = InFlight::new(3);
+        let msg = |id: &str| Outgoing {
+            topic: "t".into(),
+            payload: vec![],
+            retain: false,
+            kind: Kind::Alert(id.into()),
+        };
+        let ids: Vec<u16> = (0..3)
+            .map(|i| f.insert(msg(&i.to_string())).unwrap())
+            .collect();
+        assert_eq!(ids, [1, 2, 3]);
+        assert!(f.insert(msg("x")).is_none());
+        assert_eq!(f.remove(2).unwrap().kind, Kind::Alert("1".into()));
+        assert_eq!(f.insert(msg("y")), Some(2));
+        assert_eq!(f.alert_ids().len(), 3);
+        let all = f.take_all();
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[2].kind, Kind::Alert("y".into()));
+        assert_eq!(f.free(), 3);
+    }
+
+    #[test]
+    fn backoff_doubles_to_cap_with_bounded_jitter() {
+        let mut b = Backoff::new();
+        let low: Vec<Duration> = (0..10).map(|_| b.next_delay(0.0)).collect();
+        assert_eq!(low[0], Duration::from_millis(400));
+        assert_eq!(low[1], Duration::from_millis(800));
+        assert_eq!(*low.last().unwrap(), Backoff::MAX.mul_f64(0.8));
+        b.reset();
+        assert_eq!(b.next_delay(1.0), Duration::from_millis(600));
+        for _ in 0..20 {
+            assert!(b.next_delay(1.0) <= Backoff::MAX.mul_f64(1.2));
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! `attune demo`: scripted help-point scenarios through the real pipeline (Silero VAD,
+//! whisper, the stress classifier, Piper, MQTT through an embedded broker), with a simulated
+//! member of staff who acknowledges alerts. Prints each turn and writes the kiosk's replies as
+//! WAV files.
+
+use super::build::{self, Io};
+use super::eval_commands::default_example_dir;
+use super::{RunReport, run};
+use crate::alerts::{EmbeddedBroker, StaffClient};
+use crate::audio::{Clock, SAMPLE_RATE, WavInput, WavOutput, read_wav_mono, resample};
+use crate::config::Config;
+use crate::shutdown::Shutdown;
+use anyhow::{Context, anyhow};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Silence after each customer line: room for the kiosk's whole reply before the next line.
+const GAP_S: f32 = 16.0;
+/// How long the simulated member of staff takes to acknowledge.
+const STAFF_DELAY: Duration = Duration::from_millis(800);
+
+struct Scenario {
+    title: &'static str,
+    lines: &'static [&'static str],
+}
+
+const SCENARIOS: [Scenario; 2] = [
+    Scenario {
+        title: "a traveller whose train was cancelled: a calm question, then rising frustration",
+        lines: &["01-calm-toilets.wav", "02-train-cancelled.wav", "03-frustrated.wav", "04-distressed.wav"],
+    },
+    Scenario { title: "a medical emergency: a safety phrase alerts at once", lines: &["11-safety.wav"] },
+];
+
+/// Runs every scenario; replies go to `out_dir/scenario-N-kiosk.wav`.
+pub(super) fn demo(out_dir: &Path, real_time: bool) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    let fixtures = fixtures_dir()?;
+    let mut config = Config::example(&default_example_dir())?;
+    config.kiosk.state_dir = out_dir.join("state");
+    // A fresh outbox each demo: old alerts from an earlier demo would be re-sent.
+    let _ = std::fs::remove_dir_all(&config.kiosk.state_dir);
+    let broker = EmbeddedBroker::start(free_loopback_port()?)?;
+    config.mqtt.url = broker.url();
+    println!("attune demo: embedded MQTT broker at {}; replies are written to {}\n", broker.url(), out_dir.display());
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let staff = spawn_staff(&config, stop.clone())?;
+    let shutdown = Shutdown::new();
+    {
+        let _rt = runtime.enter();
+        shutdown.on_signals();
+    }
+    let mut alerts = 0;
+    let mut acks = 0;
+    for (i, scenario) in SCENARIOS.iter().enumerate() {
+        println!("=== Scenario {}: {}", i + 1, scenario.title);
+        let audio = scenario_audio(&fixtures, scenario.lines)?;
+        let clock = Clock::samples(SAMPLE_RATE);
+        let wav_out = out_dir.join(format!("scenario-{}-kiosk.wav", i + 1));
+        let io = Io {
+            input: Box::new(WavInput::from_samples(audio, scenario.title, clock.clone())),
+            output: Box::new(WavOutput::create(&wav_out, clock.clone())?),
+            clock,
+            paced_by_pipeline: !real_time,
+        };
+        let components = build::components(&config, io, runtime.handle())?;
+        let report = run(&config, components, &shutdown)?;
+        print_report(&report);
+        alerts += report.alerts.len();
+        acks += report.acks.len();
+        println!("    kiosk audio: {}\n", wav_out.display());
+        if shutdown.is_triggered() {
+            break;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let _ = staff.join();
+    println!("attune demo: {alerts} alert(s) delivered over MQTT, {acks} acknowledged by staff");
+    Ok(if alerts > 0 && acks == alerts { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn print_report(report: &RunReport) {
+    for t in &report.turns {
+        let intent = t.intent.as_ref().map(|(id, c)| format!("{id} ({c:.2})")).unwrap_or_else(|| "-".into());
+        let voice = t.acoustic.map(|p| format!("{p:.2}")).unwrap_or_else(|| "-".into());
+        println!("  customer: \"{}\"", t.transcript);
+        println!(
+            "            stress {:.2} {:?} (voice {voice}){}  intent {intent}",
+            t.stress.score,
+            t.stress.level,
+            if t.stress.reasons.is_empty() { String::new() } else { format!(": {}", t.stress.reasons.join("; ")) }
+        );
+        if let Some((id, reason)) = &t.alert {
+            println!("  ALERT     {id} reason {} -> committed to the outbox, published over MQTT", reason.code());
+        }
+        for r in &t.replies {
+            println!("  kiosk:    \"{r}\"");
+        }
+    }
+    for a in &report.acks {
+        println!("  staff:    {} acknowledged {} (eta {:?} s)", a.by.as_deref().unwrap_or("someone"), a.alert_id, a.eta_s);
+    }
+}
+
+/// A simulated member of staff: prints each alert as a pager would and acknowledges it.
+fn spawn_staff(config: &Config, stop: Arc<AtomicBool>) -> anyhow::Result<std::thread::JoinHandle<()>> {
+    let mut client = StaffClient::connect(&config.mqtt.url, &config.mqtt.topic_prefix, &config.kiosk.site)?;
+    Ok(std::thread::Builder::new().name("demo-staff".into()).spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            let Some(alert) = client.next_alert(Duration::from_millis(200)) else { continue };
+            println!(
+                "  [staff pager] {} at {}: reason {}, customer sounds {}; needs {}; say: \"{}\"",
+                alert.alert_id, alert.kiosk.location, alert.reason.code(), alert.hints.sounds, alert.hints.needs,
+                alert.hints.first_sentence
+            );
+            std::thread::sleep(STAFF_DELAY);
+            if let Err(e) = client.acknowledge(&alert, "Sam", 120) {
+                eprintln!("  [staff pager] cannot acknowledge: {e}");
+            }
+        }
+    })?)
+}
+
+/// The customer's lines, each followed by a pause long enough for the kiosk to answer.
+fn scenario_audio(dir: &Path, lines: &[&str]) -> anyhow::Result<Vec<f32>> {
+    let mut out = vec![0.0; SAMPLE_RATE as usize];
+    for name in lines {
+        let pcm = read_wav_mono(&dir.join(name))?;
+        out.extend(resample(&pcm.samples, pcm.sample_rate, SAMPLE_RATE)?);
+        out.extend(std::iter::repeat_n(0.0, (GAP_S * SAMPLE_RATE as f32) as usize));
+    }
+    Ok(out)
+}
+
+fn fixtures_dir() -> anyhow::Result<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo");
+    if dir.is_dir() {
+        Ok(dir)
+    } else {
+        Err(anyhow!("the demo recordings are not at {} (run attune demo from a source checkout)", dir.display()))
+    }
+}
+
+fn free_loopback_port() -> anyhow::Result<SocketAddr> {
+    let l = TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?)
+}
