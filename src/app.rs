@@ -11,6 +11,7 @@
 //! ```
 //! Every channel is bounded; engines and devices never run on tokio workers.
 
+mod bench;
 mod brain;
 mod build;
 mod commands;
@@ -243,7 +244,9 @@ pub fn run(
         ack_grace: Duration::from_secs(config.mqtt.flush_grace_s),
         systemd: crate::shutdown::Systemd::new(),
     };
-    brain.systemd.ready(&format!("listening on {}", brain_input_name));
+    brain
+        .systemd
+        .ready(&format!("listening on {}", brain_input_name));
 
     let spawn = |name: &str| std::thread::Builder::new().name(name.to_string());
     let listen_h = spawn("attune-listen").spawn(move || listener.run())?;

@@ -115,6 +115,19 @@ pub enum Command {
         /// What the customer said.
         words: String,
     },
+    /// Measure each stage against a baseline configuration in the same run (full-window
+    /// speech-to-text, whole-reply synthesis, 0.7 s hangover, no energy gate).
+    Bench {
+        /// Configuration file.
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+        /// How many speechocean762 utterances to decode (from ATTUNE_TEST_DATA).
+        #[arg(long, default_value_t = 60)]
+        clips: usize,
+        /// Print one JSON object as the last line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Evaluate a component on labelled data.
     Eval {
         /// What to evaluate.

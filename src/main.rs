@@ -29,7 +29,9 @@ fn init_logging(verbose: u8) {
     };
     // The embedded broker logs every client disconnect as an error, and whisper.cpp and ONNX
     // Runtime describe every model they load: neither is the kiosk's news.
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(format!("{level},rumqttd=off,whisper_rs=warn,ort=warn")));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(format!("{level},rumqttd=off,whisper_rs=warn,ort=warn"))
+    });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

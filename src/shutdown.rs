@@ -60,12 +60,21 @@ impl Systemd {
         let mut usec = 0;
         let watchdog = sd_notify::watchdog_enabled(false, &mut usec)
             .then(|| std::time::Duration::from_micros(usec / 2));
-        Self { watchdog, last_ping: std::time::Instant::now() }
+        Self {
+            watchdog,
+            last_ping: std::time::Instant::now(),
+        }
     }
 
     /// Startup is finished.
     pub fn ready(&self, status: &str) {
-        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready, sd_notify::NotifyState::Status(status)]);
+        let _ = sd_notify::notify(
+            false,
+            &[
+                sd_notify::NotifyState::Ready,
+                sd_notify::NotifyState::Status(status),
+            ],
+        );
     }
 
     /// A one-line status for `systemctl status`.
@@ -75,11 +84,11 @@ impl Systemd {
 
     /// Called from the main loop each time it is healthy; pings at half the watchdog interval.
     pub fn alive(&mut self) {
-        if let Some(every) = self.watchdog {
-            if self.last_ping.elapsed() >= every {
-                let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
-                self.last_ping = std::time::Instant::now();
-            }
+        if let Some(every) = self.watchdog
+            && self.last_ping.elapsed() >= every
+        {
+            let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
+            self.last_ping = std::time::Instant::now();
         }
     }
 

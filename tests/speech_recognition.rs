@@ -38,15 +38,27 @@ fn speechocean(data: &Path) -> Vec<(String, Vec<f32>)> {
 }
 
 fn wer(stt: &mut WhisperStt, clips: &[(String, Vec<f32>)]) -> f64 {
-    let hyps: Vec<String> = clips.iter().map(|(_, a)| stt.transcribe(a).expect("transcribe").text).collect();
-    wer_percent(clips.iter().zip(&hyps).map(|((r, _), h)| (r.as_str(), h.as_str())))
+    let hyps: Vec<String> = clips
+        .iter()
+        .map(|(_, a)| stt.transcribe(a).expect("transcribe").text)
+        .collect();
+    wer_percent(
+        clips
+            .iter()
+            .zip(&hyps)
+            .map(|((r, _), h)| (r.as_str(), h.as_str())),
+    )
 }
 
 #[test]
 fn jfk_is_transcribed_exactly_by_f16_and_q8_0() {
     let Some(data) = test_data("jfk") else { return };
     let tsv = std::fs::read_to_string(data.join("speech/jfk.tsv")).expect("jfk.tsv");
-    let reference = tsv.lines().last().and_then(|l| l.split('\t').last()).expect("reference text");
+    let reference = tsv
+        .lines()
+        .last()
+        .and_then(|l| l.split('\t').next_back())
+        .expect("reference text");
     let clip = audio(&data.join("speech/jfk.wav"));
     for ggml in ["ggml-tiny.en-f16.bin", "ggml-tiny.en-q8_0.bin"] {
         let text = stt(ggml, false).transcribe(&clip).expect("transcribe").text;
@@ -56,20 +68,32 @@ fn jfk_is_transcribed_exactly_by_f16_and_q8_0() {
 
 #[test]
 fn scaled_context_and_q8_0_keep_the_word_error_rate() {
-    let Some(data) = test_data("speechocean762 WER") else { return };
+    let Some(data) = test_data("speechocean762 WER") else {
+        return;
+    };
     let clips = speechocean(&data);
     let full_f16 = wer(&mut stt("ggml-tiny.en-f16.bin", true), &clips);
     let tuned_f16 = wer(&mut stt("ggml-tiny.en-f16.bin", false), &clips);
     let tuned_q8 = wer(&mut stt("ggml-tiny.en-q8_0.bin", false), &clips);
-    eprintln!("speechocean762 ({CLIPS} clips) WER: f16 full window {full_f16:.1}%, f16 scaled {tuned_f16:.1}%, q8_0 scaled {tuned_q8:.1}%");
-    assert!(tuned_f16 <= full_f16 + 1.0, "scaled context {tuned_f16:.1}% vs full window {full_f16:.1}%");
-    assert!(tuned_q8 <= tuned_f16 + 1.0, "q8_0 {tuned_q8:.1}% vs f16 {tuned_f16:.1}%");
+    eprintln!(
+        "speechocean762 ({CLIPS} clips) WER: f16 full window {full_f16:.1}%, f16 scaled {tuned_f16:.1}%, q8_0 scaled {tuned_q8:.1}%"
+    );
+    assert!(
+        tuned_f16 <= full_f16 + 1.0,
+        "scaled context {tuned_f16:.1}% vs full window {full_f16:.1}%"
+    );
+    assert!(
+        tuned_q8 <= tuned_f16 + 1.0,
+        "q8_0 {tuned_q8:.1}% vs f16 {tuned_f16:.1}%"
+    );
     assert!(full_f16 < 60.0, "implausible baseline WER {full_f16:.1}%");
 }
 
 #[test]
 fn noise_alone_gives_no_text() {
-    let Some(data) = test_data("non-speech") else { return };
+    let Some(data) = test_data("non-speech") else {
+        return;
+    };
     let noise = audio(&data.join("noise/white_noise.wav"));
     let mut s = stt("ggml-tiny.en-q8_0.bin", false);
     for start in [0, 5, 10] {

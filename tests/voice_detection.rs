@@ -38,10 +38,25 @@ fn utterances(vad: &mut SileroVad, audio: &[f32]) -> Vec<(usize, usize)> {
 
 #[test]
 fn speech_in_noise_at_10_db_is_found() {
-    let Some(data) = test_data("VAD in noise") else { return };
+    let Some(data) = test_data("VAD in noise") else {
+        return;
+    };
     let mut vad = SileroVad::load(&model("vad/silero_vad_openvino_16k.onnx")).expect("load VAD");
-    let clips = ["000010113.wav", "000010145.wav", "000050118.wav", "000010115.wav", "000050095.wav"];
-    let noises = ["cafe", "traffic", "running_tap", "doing_the_dishes", "white_noise", "pink_noise"];
+    let clips = [
+        "000010113.wav",
+        "000010145.wav",
+        "000050118.wav",
+        "000010115.wav",
+        "000050095.wav",
+    ];
+    let noises = [
+        "cafe",
+        "traffic",
+        "running_tap",
+        "doing_the_dishes",
+        "white_noise",
+        "pink_noise",
+    ];
     let (mut found, mut total) = (0, 0);
     for noise_name in noises {
         let noise = audio(&data.join(format!("noise/{noise_name}.wav")));
@@ -54,10 +69,17 @@ fn speech_in_noise_at_10_db_is_found() {
             // Noise runs through the whole clip, scaled so the speech is 10 dB above it.
             let span = &noise[..padded.len().min(noise.len())];
             let gain = gain_for_snr(&speech, &span[lead..lead + speech.len()], 10.0);
-            let mixed: Vec<f32> = span.iter().zip(&padded).map(|(n, s)| s + n * gain).collect();
+            let mixed: Vec<f32> = span
+                .iter()
+                .zip(&padded)
+                .map(|(n, s)| s + n * gain)
+                .collect();
             total += 1;
             let hits = utterances(&mut vad, &mixed);
-            if hits.iter().any(|&(a, b)| a < lead + speech.len() && b > lead) {
+            if hits
+                .iter()
+                .any(|&(a, b)| a < lead + speech.len() && b > lead)
+            {
                 found += 1;
             } else {
                 eprintln!("missed {clip} in {noise_name}");
@@ -72,22 +94,49 @@ fn speech_in_noise_at_10_db_is_found() {
 fn gain_for_snr(speech: &[f32], noise: &[f32], snr_db: f32) -> f32 {
     let power = |x: &[f32]| x.iter().map(|v| v * v).sum::<f32>() / x.len().max(1) as f32;
     let pn = power(noise);
-    if pn > 0.0 { (power(speech) / (pn * 10f32.powf(snr_db / 10.0))).sqrt() } else { 0.0 }
+    if pn > 0.0 {
+        (power(speech) / (pn * 10f32.powf(snr_db / 10.0))).sqrt()
+    } else {
+        0.0
+    }
 }
 
 #[test]
 fn synthetic_noise_alone_gives_no_utterance_and_real_noise_is_counted() {
-    let Some(data) = test_data("VAD on noise") else { return };
+    let Some(data) = test_data("VAD on noise") else {
+        return;
+    };
     let mut vad = SileroVad::load(&model("vad/silero_vad_openvino_16k.onnx")).expect("load VAD");
     for name in ["white_noise", "pink_noise"] {
         let noise = audio(&data.join(format!("noise/{name}.wav")));
-        let minute: Vec<f32> = noise.iter().copied().cycle().take(60 * SAMPLE_RATE as usize).collect();
+        let minute: Vec<f32> = noise
+            .iter()
+            .copied()
+            .cycle()
+            .take(60 * SAMPLE_RATE as usize)
+            .collect();
         let hits = utterances(&mut vad, &minute);
-        assert!(hits.is_empty(), "{name}: {} false utterances in 60 s", hits.len());
+        assert!(
+            hits.is_empty(),
+            "{name}: {} false utterances in 60 s",
+            hits.len()
+        );
     }
-    for name in ["cafe", "doing_the_dishes", "dude_miaowing", "exercise_bike", "fridge", "running_tap", "traffic"] {
+    for name in [
+        "cafe",
+        "doing_the_dishes",
+        "dude_miaowing",
+        "exercise_bike",
+        "fridge",
+        "running_tap",
+        "traffic",
+    ] {
         let noise = audio(&data.join(format!("noise/{name}.wav")));
         let hits = utterances(&mut vad, &noise);
-        eprintln!("false utterances on {name} ({:.0} s): {}", noise.len() as f32 / SAMPLE_RATE as f32, hits.len());
+        eprintln!(
+            "false utterances on {name} ({:.0} s): {}",
+            noise.len() as f32 / SAMPLE_RATE as f32,
+            hits.len()
+        );
     }
 }

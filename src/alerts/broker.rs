@@ -17,8 +17,12 @@ pub struct EmbeddedBroker {
 impl EmbeddedBroker {
     /// Starts a broker on `addr` (a loopback address) and waits until it accepts connections.
     pub fn start(addr: SocketAddr) -> Result<Self, AlertError> {
-        let fail = |why: String| AlertError::Broker { url: format!("embedded://{addr}"), why };
-        let config: rumqttd::Config = toml::from_str(&config_text(addr)).map_err(|e| fail(e.to_string()))?;
+        let fail = |why: String| AlertError::Broker {
+            url: format!("embedded://{addr}"),
+            why,
+        };
+        let config: rumqttd::Config =
+            toml::from_str(&config_text(addr)).map_err(|e| fail(e.to_string()))?;
         let mut broker = rumqttd::Broker::new(config);
         std::thread::Builder::new()
             .name("attune-broker".into())
@@ -31,7 +35,9 @@ impl EmbeddedBroker {
         let deadline = Instant::now() + Duration::from_secs(5);
         while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
             if Instant::now() > deadline {
-                return Err(fail("did not start listening within 5 s (port in use?)".into()));
+                return Err(fail(
+                    "did not start listening within 5 s (port in use?)".into(),
+                ));
             }
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -236,10 +236,10 @@ impl Brain {
             Action::SessionEnded { open_alert } => {
                 self.history.clear();
                 self.unanswered_run = 0;
-                if let Some(id) = open_alert {
-                    if let Err(e) = self.alerts.customer_left(&id) {
-                        tracing::error!(alert_id = %id, "cannot report that the customer left: {e}");
-                    }
+                if let Some(id) = open_alert
+                    && let Err(e) = self.alerts.customer_left(&id)
+                {
+                    tracing::error!(alert_id = %id, "cannot report that the customer left: {e}");
                 }
             }
         }

@@ -4,7 +4,8 @@
 use super::Components;
 use crate::alerts::{AlertPublisher, EmbeddedBroker, MqttPublisher, StatusInfo};
 use crate::audio::{
-    AudioInput, AudioOutput, AudioSpec, Clock, CpalInput, NullInput, NullOutput, RodioOutput, SAMPLE_RATE, WavInput, WavOutput,
+    AudioInput, AudioOutput, AudioSpec, Clock, CpalInput, NullInput, NullOutput, RodioOutput,
+    SAMPLE_RATE, WavInput, WavOutput,
 };
 use crate::config::Config;
 use crate::conversation::Pace;
@@ -30,7 +31,12 @@ pub(super) struct Io {
 }
 
 /// Opens the input and output named by the specs.
-pub(super) fn io(config: &Config, input: &AudioSpec, output: &AudioSpec, fast: bool) -> anyhow::Result<Io> {
+pub(super) fn io(
+    config: &Config,
+    input: &AudioSpec,
+    output: &AudioSpec,
+    fast: bool,
+) -> anyhow::Result<Io> {
     let clock = match input {
         AudioSpec::Wav(_) => Clock::samples(SAMPLE_RATE),
         _ => Clock::wall(),
@@ -46,7 +52,12 @@ pub(super) fn io(config: &Config, input: &AudioSpec, output: &AudioSpec, fast: b
         )?),
     };
     let output = self::output(output, &clock)?;
-    Ok(Io { input, output, clock, paced_by_pipeline })
+    Ok(Io {
+        input,
+        output,
+        clock,
+        paced_by_pipeline,
+    })
 }
 
 /// Opens the kiosk's voice output named by `spec`.
@@ -54,7 +65,9 @@ pub(super) fn output(spec: &AudioSpec, clock: &Clock) -> anyhow::Result<Box<dyn 
     Ok(match spec {
         AudioSpec::Wav(path) => Box::new(WavOutput::create(path, clock.clone())?),
         AudioSpec::Null => Box::new(NullOutput::new(clock.clone())),
-        AudioSpec::Default | AudioSpec::Device(_) => Box::new(RodioOutput::open(device_name(spec))?),
+        AudioSpec::Default | AudioSpec::Device(_) => {
+            Box::new(RodioOutput::open(device_name(spec))?)
+        }
     })
 }
 
@@ -66,9 +79,17 @@ fn device_name(spec: &AudioSpec) -> Option<String> {
 }
 
 /// Loads every engine and connects the alert publisher; `io` supplies the audio ends.
-pub(super) fn components(config: &Config, io: Io, runtime: &tokio::runtime::Handle) -> anyhow::Result<Components> {
+pub(super) fn components(
+    config: &Config,
+    io: Io,
+    runtime: &tokio::runtime::Handle,
+) -> anyhow::Result<Components> {
     let knowledge = KnowledgeBase::load(config.resolve(&config.knowledge.file))?;
-    let prompt = if config.stt.prompt_from_knowledge { prompt(&knowledge) } else { String::new() };
+    let prompt = if config.stt.prompt_from_knowledge {
+        prompt(&knowledge)
+    } else {
+        String::new()
+    };
     let stt = WhisperStt::load(&config.model_path(&config.stt.model), &config.stt, prompt)?;
     let vad = SileroVad::load(&config.model_path(&config.vad.model))?;
     let stress = TractArousal::load(&config.model_path(&config.stress.model))?;
@@ -93,8 +114,15 @@ pub(super) fn components(config: &Config, io: Io, runtime: &tokio::runtime::Hand
         audio: io.input.describe(),
     };
     let alerts: Box<dyn AlertPublisher> = Box::new(
-        MqttPublisher::start(&mqtt, &super::kiosk_identity(config), &config.state_dir(), runtime, ack_tx, status)
-            .with_context(|| format!("starting alert delivery to {}", mqtt.url))?,
+        MqttPublisher::start(
+            &mqtt,
+            &super::kiosk_identity(config),
+            &config.state_dir(),
+            runtime,
+            ack_tx,
+            status,
+        )
+        .with_context(|| format!("starting alert delivery to {}", mqtt.url))?,
     );
     Ok(Components {
         clock: io.clock,
@@ -118,7 +146,11 @@ pub(super) fn voice(config: &Config) -> anyhow::Result<PiperTts> {
             .ok_or_else(|| anyhow!("no ONNX Runtime library is known for this architecture"))?,
         path => config.resolve(std::path::Path::new(path)),
     };
-    Ok(PiperTts::load(&config.model_path(&config.tts.voice), &lib, &config.tts)?)
+    Ok(PiperTts::load(
+        &config.model_path(&config.tts.voice),
+        &lib,
+        &config.tts,
+    )?)
 }
 
 /// The Piper voice, with the fixed prompts rendered now so they play without delay.

@@ -34,10 +34,22 @@ pub fn execute(command: Command) -> anyhow::Result<ExitCode> {
         Command::Models { command } => super::model_commands::models(command),
         Command::Assess { config, wavs } => super::eval_commands::assess(config.as_deref(), &wavs),
         Command::Eval { command } => super::eval_commands::eval(command),
-        Command::Say { config, slow, output, text } => {
-            super::speech_commands::say(config.as_deref(), &text, slow, &output)
-        }
-        Command::Reply { config, stress, words } => super::speech_commands::reply(config.as_deref(), &words, &stress),
+        Command::Bench {
+            config,
+            clips,
+            json,
+        } => super::bench::bench(config.as_deref(), clips, json),
+        Command::Say {
+            config,
+            slow,
+            output,
+            text,
+        } => super::speech_commands::say(config.as_deref(), &text, slow, &output),
+        Command::Reply {
+            config,
+            stress,
+            words,
+        } => super::speech_commands::reply(config.as_deref(), &words, &stress),
         Command::Transcribe {
             config,
             model,
@@ -55,10 +67,19 @@ pub fn execute(command: Command) -> anyhow::Result<ExitCode> {
 /// Maps an error to the process exit status: configuration problems get [`EXIT_CONFIG`].
 pub fn exit_code_for(e: &anyhow::Error) -> ExitCode {
     let model_missing = e.chain().any(|c| {
-        matches!(c.downcast_ref::<crate::stt::SttError>(), Some(crate::stt::SttError::Load { .. }))
-            || matches!(c.downcast_ref::<crate::vad::VadError>(), Some(crate::vad::VadError::Load { .. }))
-            || matches!(c.downcast_ref::<crate::stress::StressError>(), Some(crate::stress::StressError::Load { .. }))
-            || matches!(c.downcast_ref::<crate::tts::TtsError>(), Some(crate::tts::TtsError::Load { .. }))
+        matches!(
+            c.downcast_ref::<crate::stt::SttError>(),
+            Some(crate::stt::SttError::Load { .. })
+        ) || matches!(
+            c.downcast_ref::<crate::vad::VadError>(),
+            Some(crate::vad::VadError::Load { .. })
+        ) || matches!(
+            c.downcast_ref::<crate::stress::StressError>(),
+            Some(crate::stress::StressError::Load { .. })
+        ) || matches!(
+            c.downcast_ref::<crate::tts::TtsError>(),
+            Some(crate::tts::TtsError::Load { .. })
+        )
     });
     if model_missing || e.downcast_ref::<ConfigInvalid>().is_some() {
         ExitCode::from(EXIT_CONFIG)

@@ -31,9 +31,17 @@ struct Scenario {
 const SCENARIOS: [Scenario; 2] = [
     Scenario {
         title: "a traveller whose train was cancelled: a calm question, then rising frustration",
-        lines: &["01-calm-toilets.wav", "02-train-cancelled.wav", "03-frustrated.wav", "04-distressed.wav"],
+        lines: &[
+            "01-calm-toilets.wav",
+            "02-train-cancelled.wav",
+            "03-frustrated.wav",
+            "04-distressed.wav",
+        ],
     },
-    Scenario { title: "a medical emergency: a safety phrase alerts at once", lines: &["11-safety.wav"] },
+    Scenario {
+        title: "a medical emergency: a safety phrase alerts at once",
+        lines: &["11-safety.wav"],
+    },
 ];
 
 /// Runs every scenario; replies go to `out_dir/scenario-N-kiosk.wav`.
@@ -46,9 +54,16 @@ pub(super) fn demo(out_dir: &Path, real_time: bool) -> anyhow::Result<ExitCode> 
     let _ = std::fs::remove_dir_all(&config.kiosk.state_dir);
     let broker = EmbeddedBroker::start(free_loopback_port()?)?;
     config.mqtt.url = broker.url();
-    println!("attune demo: embedded MQTT broker at {}; replies are written to {}\n", broker.url(), out_dir.display());
+    println!(
+        "attune demo: embedded MQTT broker at {}; replies are written to {}\n",
+        broker.url(),
+        out_dir.display()
+    );
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
     let stop = Arc::new(AtomicBool::new(false));
     let staff = spawn_staff(&config, stop.clone())?;
     let shutdown = Shutdown::new();
@@ -82,35 +97,65 @@ pub(super) fn demo(out_dir: &Path, real_time: bool) -> anyhow::Result<ExitCode> 
     stop.store(true, Ordering::Relaxed);
     let _ = staff.join();
     println!("attune demo: {alerts} alert(s) delivered over MQTT, {acks} acknowledged by staff");
-    Ok(if alerts > 0 && acks == alerts { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if alerts > 0 && acks == alerts {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn print_report(report: &RunReport) {
     for t in &report.turns {
-        let intent = t.intent.as_ref().map(|(id, c)| format!("{id} ({c:.2})")).unwrap_or_else(|| "-".into());
-        let voice = t.acoustic.map(|p| format!("{p:.2}")).unwrap_or_else(|| "-".into());
+        let intent = t
+            .intent
+            .as_ref()
+            .map(|(id, c)| format!("{id} ({c:.2})"))
+            .unwrap_or_else(|| "-".into());
+        let voice = t
+            .acoustic
+            .map(|p| format!("{p:.2}"))
+            .unwrap_or_else(|| "-".into());
         println!("  customer: \"{}\"", t.transcript);
         println!(
             "            stress {:.2} {:?} (voice {voice}){}  intent {intent}",
             t.stress.score,
             t.stress.level,
-            if t.stress.reasons.is_empty() { String::new() } else { format!(": {}", t.stress.reasons.join("; ")) }
+            if t.stress.reasons.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", t.stress.reasons.join("; "))
+            }
         );
         if let Some((id, reason)) = &t.alert {
-            println!("  ALERT     {id} reason {} -> committed to the outbox, published over MQTT", reason.code());
+            println!(
+                "  ALERT     {id} reason {} -> committed to the outbox, published over MQTT",
+                reason.code()
+            );
         }
         for r in &t.replies {
             println!("  kiosk:    \"{r}\"");
         }
     }
     for a in &report.acks {
-        println!("  staff:    {} acknowledged {} (eta {:?} s)", a.by.as_deref().unwrap_or("someone"), a.alert_id, a.eta_s);
+        println!(
+            "  staff:    {} acknowledged {} (eta {:?} s)",
+            a.by.as_deref().unwrap_or("someone"),
+            a.alert_id,
+            a.eta_s
+        );
     }
 }
 
 /// A simulated member of staff: prints each alert as a pager would and acknowledges it.
-fn spawn_staff(config: &Config, stop: Arc<AtomicBool>) -> anyhow::Result<std::thread::JoinHandle<()>> {
-    let mut client = StaffClient::connect(&config.mqtt.url, &config.mqtt.topic_prefix, &config.kiosk.site)?;
+fn spawn_staff(
+    config: &Config,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<std::thread::JoinHandle<()>> {
+    let mut client = StaffClient::connect(
+        &config.mqtt.url,
+        &config.mqtt.topic_prefix,
+        &config.kiosk.site,
+    )?;
     Ok(std::thread::Builder::new().name("demo-staff".into()).spawn(move || {
         while !stop.load(Ordering::Relaxed) {
             let Some(alert) = client.next_alert(Duration::from_millis(200)) else { continue };
@@ -133,7 +178,10 @@ fn scenario_audio(dir: &Path, lines: &[&str]) -> anyhow::Result<Vec<f32>> {
     for name in lines {
         let pcm = read_wav_mono(&dir.join(name))?;
         out.extend(resample(&pcm.samples, pcm.sample_rate, SAMPLE_RATE)?);
-        out.extend(std::iter::repeat_n(0.0, (GAP_S * SAMPLE_RATE as f32) as usize));
+        out.extend(std::iter::repeat_n(
+            0.0,
+            (GAP_S * SAMPLE_RATE as f32) as usize,
+        ));
     }
     Ok(out)
 }
@@ -143,7 +191,10 @@ fn fixtures_dir() -> anyhow::Result<PathBuf> {
     if dir.is_dir() {
         Ok(dir)
     } else {
-        Err(anyhow!("the demo recordings are not at {} (run attune demo from a source checkout)", dir.display()))
+        Err(anyhow!(
+            "the demo recordings are not at {} (run attune demo from a source checkout)",
+            dir.display()
+        ))
     }
 }
 

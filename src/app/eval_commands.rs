@@ -92,10 +92,10 @@ fn eval_stress(
         let path = table.audio_path(row);
         let pcm = read_wav_mono(&path)?;
         let mut samples = pcm.samples;
-        if let Some(b) = bank.as_mut() {
-            if let Some((mixed, _)) = b.mix(&samples, pcm.sample_rate, snr_db, (7, i as u64, 0))? {
-                samples = mixed;
-            }
+        if let Some(b) = bank.as_mut()
+            && let Some((mixed, _)) = b.mix(&samples, pcm.sample_rate, snr_db, (7, i as u64, 0))?
+        {
+            samples = mixed;
         }
         let features = extract(&samples, pcm.sample_rate)
             .with_context(|| format!("features of {}", path.display()))?;

@@ -36,7 +36,8 @@ impl Listener {
                 Ok(Some(frame)) => {
                     backoff = Duration::from_millis(200);
                     segmenter.set_barge_in(self.activity.speaking() && !self.echo_cancellation);
-                    let prob = gated_probability(self.vad.as_mut(), &frame, self.cfg.energy_gate_db);
+                    let prob =
+                        gated_probability(self.vad.as_mut(), &frame, self.cfg.energy_gate_db);
                     for seg in segmenter.push(&frame, prob) {
                         self.forward(seg);
                     }

@@ -21,7 +21,12 @@ fn config(path: Option<&Path>) -> anyhow::Result<Config> {
 }
 
 /// Speaks `text` sentence by sentence; reports time to first audio and the real-time factor.
-pub(super) fn say(config_path: Option<&Path>, text: &str, slow: bool, output: &AudioSpec) -> anyhow::Result<ExitCode> {
+pub(super) fn say(
+    config_path: Option<&Path>,
+    text: &str,
+    slow: bool,
+    output: &AudioSpec,
+) -> anyhow::Result<ExitCode> {
     let cfg = config(config_path)?;
     let mut tts = build::voice(&cfg)?;
     let clock = Clock::wall();
@@ -50,7 +55,11 @@ pub(super) fn say(config_path: Option<&Path>, text: &str, slow: bool, output: &A
 }
 
 /// Runs one customer turn through the knowledge base, the text cues and the conversation core.
-pub(super) fn reply(config_path: Option<&Path>, words: &str, stress: &str) -> anyhow::Result<ExitCode> {
+pub(super) fn reply(
+    config_path: Option<&Path>,
+    words: &str,
+    stress: &str,
+) -> anyhow::Result<ExitCode> {
     let cfg = config(config_path)?;
     let level = match stress {
         "calm" => StressLevel::Calm,
@@ -68,7 +77,11 @@ pub(super) fn reply(config_path: Option<&Path>, words: &str, stress: &str) -> an
     };
     let turn = Turn {
         transcript: words.to_string(),
-        stress: StressReading { score, level, reasons: vec![format!("given as {stress}")] },
+        stress: StressReading {
+            score,
+            level,
+            reasons: vec![format!("given as {stress}")],
+        },
         safety_phrase: cues.safety.clone(),
         asked_for_person: cues.asked_for_person.clone(),
         repeated_request: false,
@@ -81,7 +94,13 @@ pub(super) fn reply(config_path: Option<&Path>, words: &str, stress: &str) -> an
     let mut conv = Conversation::new(policy, cfg.replies.clone(), "reply");
     let mut actions = Vec::new();
     if level == StressLevel::Distressed {
-        let before = Turn { transcript: String::new(), answer: None, safety_phrase: None, asked_for_person: None, ..turn.clone() };
+        let before = Turn {
+            transcript: String::new(),
+            answer: None,
+            safety_phrase: None,
+            asked_for_person: None,
+            ..turn.clone()
+        };
         conv.apply(&Event::Heard(Box::new(before)), Duration::ZERO);
         conv.apply(&Event::PlaybackFinished, Duration::from_secs(1));
     } else {
@@ -89,8 +108,23 @@ pub(super) fn reply(config_path: Option<&Path>, words: &str, stress: &str) -> an
         conv.apply(&Event::PlaybackFinished, Duration::from_secs(1));
     }
     actions.extend(conv.apply(&Event::Heard(Box::new(turn)), Duration::from_secs(2)));
-    let said: Vec<&str> = actions.iter().filter_map(|a| if let Action::Say(s) = a { Some(s.text.as_str()) } else { None }).collect();
-    let escalation = actions.iter().find_map(|a| if let Action::RaiseAlert(r) = a { Some(r) } else { None });
+    let said: Vec<&str> = actions
+        .iter()
+        .filter_map(|a| {
+            if let Action::Say(s) = a {
+                Some(s.text.as_str())
+            } else {
+                None
+            }
+        })
+        .collect();
+    let escalation = actions.iter().find_map(|a| {
+        if let Action::RaiseAlert(r) = a {
+            Some(r)
+        } else {
+            None
+        }
+    });
     for s in &said {
         println!("kiosk: {s}");
     }

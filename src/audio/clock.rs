@@ -50,10 +50,10 @@ impl Clock {
 
     /// The input has ended: from now on time runs at `speed` times wall-clock speed.
     pub fn end_of_input(&self, speed: f64) {
-        if !self.0.ended.swap(true, Ordering::Relaxed) {
-            if let Ok(mut at) = self.0.ended_at.lock() {
-                *at = Some((Instant::now(), speed.max(0.0)));
-            }
+        if !self.0.ended.swap(true, Ordering::Relaxed)
+            && let Ok(mut at) = self.0.ended_at.lock()
+        {
+            *at = Some((Instant::now(), speed.max(0.0)));
         }
     }
 

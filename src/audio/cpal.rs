@@ -114,24 +114,50 @@ impl CpalInput {
     /// Starts capturing from the device whose name contains `name` (the default device when
     /// `None`), buffering about `buffer_ms` of audio and retrying a lost device up to every
     /// `retry_max`.
-    pub fn open(name: Option<String>, buffer_ms: u32, retry_max: Duration) -> Result<Self, AudioError> {
+    pub fn open(
+        name: Option<String>,
+        buffer_ms: u32,
+        retry_max: Duration,
+    ) -> Result<Self, AudioError> {
         let label = name.clone().unwrap_or_else(|| "default".into());
         // ~10 ms callbacks: buffer_ms of audio is buffer_ms / 10 chunks.
         let (tx, rx) = sync_channel((buffer_ms / 10).max(8) as usize);
         let state = Arc::new(Mutex::new(DeviceState::Starting));
         let dropped = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
-        let ctx = CaptureThread { name, tx, state: state.clone(), dropped: dropped.clone(), stop: stop.clone(), retry_max };
+        let ctx = CaptureThread {
+            name,
+            tx,
+            state: state.clone(),
+            dropped: dropped.clone(),
+            stop: stop.clone(),
+            retry_max,
+        };
         std::thread::Builder::new()
             .name("attune-capture".into())
             .spawn(move || ctx.run())
-            .map_err(|e| AudioError::Device { device: label.clone(), why: e.to_string() })?;
-        Ok(Self { name: label, rx, state, dropped, stop, converter: None, input: Vec::new(), output: Vec::new() })
+            .map_err(|e| AudioError::Device {
+                device: label.clone(),
+                why: e.to_string(),
+            })?;
+        Ok(Self {
+            name: label,
+            rx,
+            state,
+            dropped,
+            stop,
+            converter: None,
+            input: Vec::new(),
+            output: Vec::new(),
+        })
     }
 
     /// The device's current state.
     pub fn state(&self) -> DeviceState {
-        self.state.lock().map(|s| s.clone()).unwrap_or(DeviceState::Starting)
+        self.state
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or(DeviceState::Starting)
     }
 
     /// Samples dropped because the pipeline did not keep up.
@@ -144,8 +170,16 @@ impl CpalInput {
             self.output.extend_from_slice(&chunk.samples);
             return Ok(());
         }
-        let err = |why: String| AudioError::Resample { from: chunk.rate, to: SAMPLE_RATE, why };
-        if self.converter.as_ref().is_none_or(|(r, _)| *r != chunk.rate) {
+        let err = |why: String| AudioError::Resample {
+            from: chunk.rate,
+            to: SAMPLE_RATE,
+            why,
+        };
+        if self
+            .converter
+            .as_ref()
+            .is_none_or(|(r, _)| *r != chunk.rate)
+        {
             let r = FftFixedIn::<f32>::new(chunk.rate as usize, SAMPLE_RATE as usize, 480, 1, 1)
                 .map_err(|e| err(e.to_string()))?;
             self.converter = Some((chunk.rate, r));
@@ -155,7 +189,9 @@ impl CpalInput {
         if let Some((_, r)) = self.converter.as_mut() {
             while self.input.len() >= r.input_frames_next() {
                 let n = r.input_frames_next();
-                let out = r.process(&[&self.input[..n]], None).map_err(|e| err(e.to_string()))?;
+                let out = r
+                    .process(&[&self.input[..n]], None)
+                    .map_err(|e| err(e.to_string()))?;
                 self.output.extend_from_slice(&out[0]);
                 self.input.drain(..n);
             }
@@ -180,7 +216,10 @@ impl AudioInput for CpalInput {
                         DeviceState::Lost(why) => why,
                         _ => "no audio for 2 s".into(),
                     };
-                    return Err(AudioError::Device { device: self.name.clone(), why });
+                    return Err(AudioError::Device {
+                        device: self.name.clone(),
+                        why,
+                    });
                 }
                 Err(RecvTimeoutError::Disconnected) => return Ok(None),
             }
@@ -241,12 +280,16 @@ impl CaptureThread {
         use cpal::traits::StreamTrait;
         let host = cpal::default_host();
         let device = match &self.name {
-            None => host.default_input_device().ok_or("no default input device")?,
+            None => host
+                .default_input_device()
+                .ok_or("no default input device")?,
             Some(n) => host
                 .input_devices()
                 .map_err(|e| e.to_string())?
                 .find(|d| d.name().is_ok_and(|x| x.contains(n.as_str())))
-                .ok_or_else(|| format!("no input device named like {n:?} (see attune list-devices)"))?,
+                .ok_or_else(|| {
+                    format!("no input device named like {n:?} (see attune list-devices)")
+                })?,
         };
         let supported = device.default_input_config().map_err(|e| e.to_string())?;
         let config: StreamConfig = supported.config();
@@ -260,7 +303,12 @@ impl CaptureThread {
         Ok((stream, config.sample_rate.0))
     }
 
-    fn build<T>(&self, device: &cpal::Device, config: &StreamConfig, failed: Arc<AtomicBool>) -> Result<Stream, String>
+    fn build<T>(
+        &self,
+        device: &cpal::Device,
+        config: &StreamConfig,
+        failed: Arc<AtomicBool>,
+    ) -> Result<Stream, String>
     where
         T: SizedSample + Send + 'static,
         f32: cpal::FromSample<T>,
@@ -273,7 +321,12 @@ impl CaptureThread {
         let on_data = move |data: &[T], _: &cpal::InputCallbackInfo| {
             let samples: Vec<f32> = data
                 .chunks(channels)
-                .map(|f| f.iter().map(|&s| <f32 as cpal::FromSample<T>>::from_sample_(s)).sum::<f32>() / channels as f32)
+                .map(|f| {
+                    f.iter()
+                        .map(|&s| <f32 as cpal::FromSample<T>>::from_sample_(s))
+                        .sum::<f32>()
+                        / channels as f32
+                })
                 .collect();
             let n = samples.len() as u64;
             if let Err(TrySendError::Full(_)) = tx.try_send(Chunk { rate, samples }) {
@@ -284,6 +337,8 @@ impl CaptureThread {
             tracing::error!("microphone stream error: {e}");
             failed.store(true, Ordering::Relaxed);
         };
-        device.build_input_stream(config, on_data, on_error, None).map_err(|e| e.to_string())
+        device
+            .build_input_stream(config, on_data, on_error, None)
+            .map_err(|e| e.to_string())
     }
 }

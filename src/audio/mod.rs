@@ -13,10 +13,10 @@ mod timeline;
 mod wav;
 
 pub use self::cpal::{CpalInput, DeviceInfo, DeviceState, list_devices};
+pub use self::rodio::RodioOutput;
 pub use clock::Clock;
 pub use null::{NullInput, NullOutput};
 pub use resample::resample;
-pub use self::rodio::RodioOutput;
 pub use spec::AudioSpec;
 pub use wav::{WavInput, WavOutput, read_wav_mono, write_wav_mono};
 

@@ -49,7 +49,10 @@ pub struct NullInput {
 impl NullInput {
     /// A silent input.
     pub fn new() -> Self {
-        Self { started: None, frames: 0 }
+        Self {
+            started: None,
+            frames: 0,
+        }
     }
 }
 

@@ -40,12 +40,25 @@ impl RodioOutput {
                     }
                 }
             })
-            .map_err(|e| AudioError::Device { device: label.clone(), why: e.to_string() })?;
+            .map_err(|e| AudioError::Device {
+                device: label.clone(),
+                why: e.to_string(),
+            })?;
         let sink = ready_rx
             .recv()
-            .map_err(|e| AudioError::Device { device: label.clone(), why: e.to_string() })?
-            .map_err(|why| AudioError::Device { device: label.clone(), why })?;
-        Ok(Self { name: label, sink, _keep: keep_tx })
+            .map_err(|e| AudioError::Device {
+                device: label.clone(),
+                why: e.to_string(),
+            })?
+            .map_err(|why| AudioError::Device {
+                device: label.clone(),
+                why,
+            })?;
+        Ok(Self {
+            name: label,
+            sink,
+            _keep: keep_tx,
+        })
     }
 }
 
@@ -58,7 +71,9 @@ fn open_stream(name: Option<&str>) -> Result<(OutputStream, Arc<Sink>), String> 
                 .output_devices()
                 .map_err(|e| e.to_string())?
                 .find(|d| d.name().is_ok_and(|x| x.contains(n)))
-                .ok_or_else(|| format!("no output device named like {n:?} (see attune list-devices)"))?;
+                .ok_or_else(|| {
+                    format!("no output device named like {n:?} (see attune list-devices)")
+                })?;
             OutputStream::try_from_device(&device).map_err(|e| e.to_string())?
         }
     };
@@ -68,7 +83,8 @@ fn open_stream(name: Option<&str>) -> Result<(OutputStream, Arc<Sink>), String> 
 
 impl AudioOutput for RodioOutput {
     fn play(&mut self, pcm: &Pcm) -> Result<(), AudioError> {
-        self.sink.append(SamplesBuffer::new(1, pcm.sample_rate, pcm.samples.clone()));
+        self.sink
+            .append(SamplesBuffer::new(1, pcm.sample_rate, pcm.samples.clone()));
         self.sink.play();
         Ok(())
     }

@@ -94,7 +94,14 @@ impl WavInput {
     /// Feeds `samples` (16 kHz mono) as fast as the pipeline takes them; `label` names the
     /// source in logs.
     pub fn from_samples(samples: Vec<f32>, label: &str, clock: Clock) -> Self {
-        Self { path: PathBuf::from(label), samples, pos: 0, real_time: false, started: None, clock }
+        Self {
+            path: PathBuf::from(label),
+            samples,
+            pos: 0,
+            real_time: false,
+            started: None,
+            clock,
+        }
     }
 
     fn pace(&mut self) {

@@ -265,11 +265,11 @@ impl Conversation {
     }
 
     fn greet_once(&mut self, reply: &mut Reply) {
-        if let Some(s) = self.session.as_mut() {
-            if !s.greeted {
-                s.greeted = true;
-                reply.push(&self.phrases.greeting);
-            }
+        if let Some(s) = self.session.as_mut()
+            && !s.greeted
+        {
+            s.greeted = true;
+            reply.push(&self.phrases.greeting);
         }
     }
 
@@ -316,10 +316,10 @@ impl Conversation {
         });
         opening(&self.phrases, &mut self.rotation, level, reply);
         let answer = usable_answer(&self.policy, turn);
-        if let Some(a) = answer.filter(|a| a.staff_only || !a.safety) {
-            if reason == Reason::StaffOnly {
-                reply.push(&a.text);
-            }
+        if let Some(a) = answer.filter(|a| a.staff_only || !a.safety)
+            && reason == Reason::StaffOnly
+        {
+            reply.push(&a.text);
         }
         if self.covered_by_latest(reason, now) {
             if let Some(s) = self.session.as_mut() {

@@ -422,13 +422,14 @@ impl<'a> Fetcher<'a> {
             text: format!("whisper {what}: converting to ggml {}", recipe.quant),
         });
         // A canonical copy of the converted file, if the manifest names one, saves the work.
-        if self.opts.canonical_urls && asset.url.is_some() {
-            if let Some(origin) = self.try_url(asset, path)? {
-                self.emit(ProgressEvent::Done {
-                    text: format!("ok ({}, downloaded)", human_size(asset.size)),
-                });
-                return Ok(origin);
-            }
+        if self.opts.canonical_urls
+            && asset.url.is_some()
+            && let Some(origin) = self.try_url(asset, path)?
+        {
+            self.emit(ProgressEvent::Done {
+                text: format!("ok ({}, downloaded)", human_size(asset.size)),
+            });
+            return Ok(origin);
         }
         self.ensure_source(source)?;
         let whisper_assets: Vec<&Asset> = self.manifest.whisper_assets();
@@ -505,10 +506,11 @@ impl<'a> Fetcher<'a> {
 
     /// Canonical URL first (when allowed), then the registry.
     fn obtain(&mut self, asset: &Asset, path: &Path) -> Result<Origin, FetchError> {
-        if self.opts.canonical_urls && asset.url.is_some() {
-            if let Some(origin) = self.try_url(asset, path)? {
-                return Ok(origin);
-            }
+        if self.opts.canonical_urls
+            && asset.url.is_some()
+            && let Some(origin) = self.try_url(asset, path)?
+        {
+            return Ok(origin);
         }
         if asset.registry.is_empty() {
             return Err(FetchError::NoSource {

@@ -186,10 +186,8 @@ fn check_asset(
         }
         Ok(_) => {}
     }
-    if needed {
-        if let Err(detail) = loader(asset.kind, path) {
-            return Some(ProblemKind::LoadFailed(detail));
-        }
+    if needed && let Err(detail) = loader(asset.kind, path) {
+        return Some(ProblemKind::LoadFailed(detail));
     }
     None
 }

@@ -1,7 +1,7 @@
 //! Speech-to-text: the [`SpeechToText`] seam. The whisper.cpp engine lives in its own file.
 
-mod whisper;
 pub mod wer;
+mod whisper;
 
 pub use whisper::WhisperStt;
 

@@ -1,7 +1,9 @@
 //! Word error rate, with the normalisation used for the checks: case and punctuation ignored,
 //! digits read out as words ("653" → "six five three"), as the reference transcripts do.
 
-const DIGITS: [&str; 10] = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
+const DIGITS: [&str; 10] = [
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+];
 
 /// Lower-case words without punctuation; digits spelled out one by one.
 pub fn normalise(text: &str) -> Vec<String> {
@@ -48,7 +50,11 @@ pub fn wer_percent<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> f
         errors += e;
         words += n;
     }
-    if words == 0 { 0.0 } else { 100.0 * errors as f64 / words as f64 }
+    if words == 0 {
+        0.0
+    } else {
+        100.0 * errors as f64 / words as f64
+    }
 }
 
 #[cfg(test)]
@@ -57,7 +63,10 @@ mod tests {
 
     #[test]
     fn normalises_case_punctuation_and_digits() {
-        assert_eq!(normalise("Let's go, 653!"), vec!["let's", "go", "six", "five", "three"]);
+        assert_eq!(
+            normalise("Let's go, 653!"),
+            vec!["let's", "go", "six", "five", "three"]
+        );
         assert_eq!(word_errors("SIX FIVE THREE", "6, 5, 3."), (0, 3));
     }
 

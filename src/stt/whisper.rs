@@ -22,15 +22,17 @@ const CTX_MARGIN: i32 = 64;
 const CTX_MIN: i32 = 256;
 /// Plausible speech rate ceiling, in words per second, for the runaway check.
 const MAX_WORDS_PER_SECOND: f32 = 5.0;
-/// Phrases whisper is known to invent on non-speech.
-const NON_SPEECH_HALLUCINATIONS: [&str; 6] = [
-    "thank you",
-    "thanks for watching",
+/// Phrases whisper is known to invent on non-speech that carry nothing a customer would need:
+/// dropped whenever they are the whole transcript.
+const ALWAYS_INVENTED: [&str; 5] = [
     "you",
     "bye",
+    "thanks for watching",
     "thank you for watching",
     "subtitles by",
 ];
+/// Invented on non-speech too, but a customer may really say them: dropped unless confident.
+const OFTEN_INVENTED: [&str; 2] = ["thank you", "thanks"];
 
 /// A whisper model loaded once and kept warm.
 pub struct WhisperStt {
@@ -207,8 +209,11 @@ fn is_hallucination(d: &Decode, no_speech_threshold: f32) -> bool {
         .chars()
         .filter(|c| c.is_alphanumeric() || c.is_whitespace())
         .collect();
-    let stock = NON_SPEECH_HALLUCINATIONS.contains(&norm.trim());
-    (d.no_speech > no_speech_threshold && d.mean_token_p < 0.6) || (stock && d.no_speech > 0.3)
+    let norm = norm.trim();
+    let doubtful = d.no_speech > 0.2 || d.mean_token_p < 0.7;
+    ALWAYS_INVENTED.contains(&norm)
+        || (OFTEN_INVENTED.contains(&norm) && doubtful)
+        || (d.no_speech > no_speech_threshold && d.mean_token_p < 0.6)
 }
 
 impl SpeechToText for WhisperStt {

@@ -182,7 +182,10 @@ pub fn test_data(test: &str) -> Option<std::path::PathBuf> {
     if dir.join("speech").is_dir() {
         return Some(dir);
     }
-    let why = format!("{test}: SKIPPED: test recordings not found at {} (set ATTUNE_TEST_DATA)", dir.display());
+    let why = format!(
+        "{test}: SKIPPED: test recordings not found at {} (set ATTUNE_TEST_DATA)",
+        dir.display()
+    );
     if std::env::var_os("ATTUNE_REQUIRE_TEST_DATA").is_some() {
         panic!("{why}, and ATTUNE_REQUIRE_TEST_DATA is set");
     }
@@ -194,6 +197,10 @@ pub fn test_data(test: &str) -> Option<std::path::PathBuf> {
 /// from `attune models fetch`, which the setup runs).
 pub fn model(rel: &str) -> std::path::PathBuf {
     let path = attune::config::default_models_dir().join(rel);
-    assert!(path.is_file(), "model {} is missing: run `attune models fetch` first", path.display());
+    assert!(
+        path.is_file(),
+        "model {} is missing: run `attune models fetch` first",
+        path.display()
+    );
     path
 }

@@ -22,13 +22,19 @@ pub struct StaffClient {
 impl StaffClient {
     /// Connects to `url` (`mqtt://host:port`) and subscribes to every kiosk's alerts of `site`.
     pub fn connect(url: &str, prefix: &str, site: &str) -> Result<Self, AlertError> {
-        let fail = |why: String| AlertError::Broker { url: url.to_string(), why };
+        let fail = |why: String| AlertError::Broker {
+            url: url.to_string(),
+            why,
+        };
         let (host, port) = url
             .strip_prefix("mqtt://")
             .and_then(|hp| hp.rsplit_once(':'))
             .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
             .ok_or_else(|| fail("expected mqtt://host:port".into()))?;
-        let id = format!("attune-staff-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let id = format!(
+            "attune-staff-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
         let mut opts = MqttOptions::new(id, host, port);
         opts.set_keep_alive(Duration::from_secs(15));
         let (client, mut connection) = Client::new(opts, 32);
@@ -41,14 +47,18 @@ impl StaffClient {
             .spawn(move || {
                 for event in connection.iter() {
                     match event {
-                        Ok(Event::Incoming(Packet::Publish(p))) => match serde_json::from_slice::<Alert>(&p.payload) {
-                            Ok(alert) => {
-                                if tx.send(alert).is_err() {
-                                    return;
+                        Ok(Event::Incoming(Packet::Publish(p))) => {
+                            match serde_json::from_slice::<Alert>(&p.payload) {
+                                Ok(alert) => {
+                                    if tx.send(alert).is_err() {
+                                        return;
+                                    }
+                                }
+                                Err(e) => {
+                                    tracing::warn!("staff client: not an alert on {}: {e}", p.topic)
                                 }
                             }
-                            Err(e) => tracing::warn!("staff client: not an alert on {}: {e}", p.topic),
-                        },
+                        }
                         Ok(_) => {}
                         // rumqttc reconnects on the next poll; do not spin while the broker is away.
                         Err(_) => std::thread::sleep(Duration::from_millis(200)),
@@ -56,7 +66,12 @@ impl StaffClient {
                 }
             })
             .map_err(|e| fail(e.to_string()))?;
-        Ok(Self { client, alerts, seen: HashSet::new(), prefix: prefix.to_string() })
+        Ok(Self {
+            client,
+            alerts,
+            seen: HashSet::new(),
+            prefix: prefix.to_string(),
+        })
     }
 
     /// The next alert not seen before (same id and attempt), waiting up to `timeout`.
@@ -77,10 +92,16 @@ impl StaffClient {
 
     /// Acknowledges `alert` as `by`, arriving in about `eta_s` seconds.
     pub fn acknowledge(&self, alert: &Alert, by: &str, eta_s: u32) -> Result<(), AlertError> {
-        let topic = format!("{}/{}/{}/ack", self.prefix, alert.kiosk.site, alert.kiosk.id);
+        let topic = format!(
+            "{}/{}/{}/ack",
+            self.prefix, alert.kiosk.site, alert.kiosk.id
+        );
         let body = serde_json::json!({ "alert_id": alert.alert_id, "by": by, "eta_s": eta_s });
         self.client
             .publish(topic, QoS::AtLeastOnce, false, body.to_string())
-            .map_err(|e| AlertError::Broker { url: "staff client".into(), why: e.to_string() })
+            .map_err(|e| AlertError::Broker {
+                url: "staff client".into(),
+                why: e.to_string(),
+            })
     }
 }

@@ -143,9 +143,9 @@ impl NoiseBank {
 
     fn at_rate(&mut self, which: usize, rate: u32) -> Result<&[f32], AudioError> {
         let audio = &self.noises[which].audio;
-        if !self.resampled.contains_key(&(which, rate)) {
+        if let std::collections::hash_map::Entry::Vacant(e) = self.resampled.entry((which, rate)) {
             let converted = resample(&audio.samples, audio.sample_rate, rate)?;
-            self.resampled.insert((which, rate), converted);
+            e.insert(converted);
         }
         Ok(self
             .resampled
