@@ -32,9 +32,12 @@ sudo_cmd=()
 # sysroot in /usr/aarch64-linux-gnu, the same glibc as Raspberry Pi OS bookworm), cmake for
 # whisper.cpp and espeak-ng, clang/libclang for bindgen, pkg-config for alsa-sys.
 # Target libraries (multiarch arm64): ALSA for cpal, libsonic for espeak-ng (linked by build.rs
-# with -l sonic). Both are Multi-Arch: same, so they install beside the amd64 ones.
+# with -l sonic). They are Multi-Arch: same, so they install beside the amd64 ones.
+# libstdc++6:arm64 is not needed to build; it lets cargo-deb's $auto (dpkg-shlibdeps) resolve a
+# proper "libstdc++6 (>= 11)" dependency instead of the cross toolchain's unversioned
+# "libstdc++6:arm64".
 host_pkgs=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu cmake clang libclang-dev pkg-config)
-target_pkgs=(libasound2-dev:arm64 libsonic-dev:arm64)
+target_pkgs=(libasound2-dev:arm64 libsonic-dev:arm64 libstdc++6:arm64)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
@@ -79,7 +82,9 @@ export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS="${CARGO_TARGET_AARCH64_
 # bindgen (whisper-rs-sys, espeak-rs-sys): libclang parses the C headers for the target; the
 # cross glibc headers live under the sysroot /usr/aarch64-linux-gnu/include. Without the
 # sysroot, whisper-rs-sys silently falls back to its bundled bindings ("Unable to generate
-# bindings" warning) and espeak-rs-sys fails on <stdio.h>-style includes.
+# bindings" warning) and espeak-rs-sys fails on <stdio.h>-style includes. Neither bindgen needs
+# more than the sysroot (their headers are vendored); -I/usr/include/aarch64-linux-gnu only
+# matters if libc6-dev:arm64 is installed, and is kept so that variant works too.
 export BINDGEN_EXTRA_CLANG_ARGS_aarch64_unknown_linux_gnu="--sysroot=/usr/${TRIPLE} -I/usr/include/${TRIPLE}"
 # pkg-config crate (alsa-sys): arm64 .pc files only, never the host's.
 export PKG_CONFIG_ALLOW_CROSS_aarch64_unknown_linux_gnu=1
@@ -87,12 +92,14 @@ export PKG_CONFIG_LIBDIR_aarch64_unknown_linux_gnu="/usr/lib/${TRIPLE}/pkgconfig
 export PKG_CONFIG_PATH_aarch64_unknown_linux_gnu=""
 export PKG_CONFIG_SYSROOT_DIR_aarch64_unknown_linux_gnu=/
 # The cmake crate sets CMAKE_SYSTEM_NAME=Linux / CMAKE_SYSTEM_PROCESSOR=aarch64 itself when
-# target != host and takes the compilers from CC_/CXX_ above; CMake then derives
+# target != host and hands cmake the compilers from CC_/CXX_ above; CMake then derives
 # CMAKE_LIBRARY_ARCHITECTURE=aarch64-linux-gnu from the compiler, so espeak-ng's
 # find_library(sonic) finds /usr/lib/aarch64-linux-gnu/libsonic.so (if it did not, espeak-ng
-# would try to git-clone sonic and fail offline). No toolchain file is used: whisper-rs-sys
-# forwards every CMAKE_* environment variable to cmake, and the cmake crate would then set
-# CMAKE_SYSTEM_NAME=Generic.
+# would try to git-clone sonic and fail offline). No CMake toolchain file is needed here. If
+# you add one (CMAKE_TOOLCHAIN_FILE_aarch64_unknown_linux_gnu), do not restrict
+# CMAKE_FIND_ROOT_PATH to /usr/aarch64-linux-gnu, or libsonic is not found (cross-rs's
+# image does exactly that; see Cross.toml). Note that whisper-rs-sys passes every CMAKE_*,
+# GGML_* and WHISPER_* environment variable to whisper.cpp's cmake as a -D definition.
 
 # --- 4. Build -------------------------------------------------------------------------------
 log "cargo build --release --locked --target $TARGET (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
