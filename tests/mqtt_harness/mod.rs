@@ -772,9 +772,17 @@ impl Kiosk {
             .env("KIOSK_KEEPALIVE", k.keep_alive_s.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            // Piped, not inherited: when the test's stderr is a file (CI logs), the child's
+            // "disk full" file-size limit would make its own log writes fail and kill it.
+            .stderr(Stdio::piped())
             .spawn()
             .expect("spawn kiosk child");
+        let stderr = child.stderr.take().expect("stderr");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("[kiosk child] {line}");
+            }
+        });
         let stdin = child.stdin.take().expect("stdin");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
