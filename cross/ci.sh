@@ -28,7 +28,6 @@ export DEB_OUT_DIR="${DEB_OUT_DIR:-$AARCH64_TARGET_DIR/debian}"
 mkdir -p "$CARGO_TARGET_DIR" "$DEB_OUT_DIR"
 
 host_bin="$HOST_TARGET_DIR/release/attune"
-arm_bin="$AARCH64_TARGET_DIR/aarch64-unknown-linux-gnu/release/attune"
 
 summary=()
 t_start=$SECONDS

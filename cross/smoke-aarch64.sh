@@ -126,7 +126,7 @@ step "4. models: sizes, hashes, whisper and VAD load"
 # synthesis through ONNX Runtime: too slow under emulation, see above). The aarch64 ONNX
 # Runtime is checked separately below.
 timed run models verify --arch x86_64 --dir "$smoke_models"
-ort="$(ls "$smoke_models"/onnxruntime/aarch64/libonnxruntime.so.* 2>/dev/null | head -n 1)"
+ort="$(find "$smoke_models/onnxruntime/aarch64" -name 'libonnxruntime.so.*' 2>/dev/null | head -n 1)"
 if [ -z "$ort" ]; then
   log "no aarch64 ONNX Runtime in $smoke_models/onnxruntime/aarch64"
   exit 1
