@@ -71,25 +71,14 @@ fn utterances(limit: usize) -> anyhow::Result<Vec<Vec<f32>>> {
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
     let dir = data.join("speech/speechocean762");
-    let files: Vec<PathBuf> = if dir.is_dir() {
-        let mut f: Vec<PathBuf> = std::fs::read_dir(&dir)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "wav"))
-            .collect();
-        f.sort();
-        f
+    let files = if dir.is_dir() {
+        wav_files(&dir)?
     } else {
         eprintln!(
             "bench: {} not found; using the demo recordings",
             dir.display()
         );
-        let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo");
-        let mut f: Vec<PathBuf> = std::fs::read_dir(&demo)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "wav"))
-            .collect();
-        f.sort();
-        f
+        wav_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo"))?
     };
     files
         .iter()
@@ -99,6 +88,17 @@ fn utterances(limit: usize) -> anyhow::Result<Vec<Vec<f32>>> {
             Ok(resample(&pcm.samples, pcm.sample_rate, SAMPLE_RATE)?)
         })
         .collect()
+}
+
+/// The WAV files of `dir`, sorted so every run uses the same clips.
+fn wav_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "wav"))
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 fn bench_vad(cfg: &Config) -> anyhow::Result<serde_json::Value> {
