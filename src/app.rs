@@ -30,6 +30,7 @@ use crate::audio::{AudioInput, AudioOutput, Clock};
 use crate::config::Config;
 use crate::conversation::{Conversation, Reason, StaffAck, StressReading};
 use crate::knowledge::KnowledgeBase;
+use crate::latency::TurnLatency;
 use crate::shutdown::Shutdown;
 use crate::stress::StressClassifier;
 use crate::stt::SpeechToText;
@@ -96,6 +97,8 @@ pub struct RunReport {
     pub acks: Vec<StaffAck>,
     /// Alerts not yet delivered when the run ended (they stay in the outbox).
     pub undelivered: usize,
+    /// Latency of each answered turn, in order.
+    pub latencies: Vec<TurnLatency>,
 }
 
 /// Messages to the brain thread.
@@ -106,7 +109,10 @@ enum BrainMsg {
     Discarded,
     Understood(Box<understand::Understood>),
     PlaybackFinished,
+    /// A reply's first audio went out: the turn's latency breakdown is complete.
+    FirstAudio(TurnLatency),
     InputTrouble(String),
+    InputRecovered,
     InputEnded,
 }
 
@@ -242,6 +248,8 @@ pub fn run(
         unanswered_run: 0,
         report: RunReport::default(),
         ack_grace: Duration::from_secs(config.mqtt.flush_grace_s),
+        hangover: config.vad.hangover_waited(),
+        timing: None,
         systemd: crate::shutdown::Systemd::new(),
     };
     brain

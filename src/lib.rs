@@ -6,7 +6,7 @@
 //! to call staff; `tts` speaks the reply and `alerts` delivers alerts over MQTT through a
 //! durable outbox. `app` is the only place that builds real components and wires them onto
 //! their threads; `config` reads and validates the one configuration file; `cli` is the
-//! command line; `shutdown` turns signals into one orderly stop.
+//! command line; `shutdown` turns signals into one orderly stop; `latency` says where a turn's time went.
 
 pub mod alerts;
 pub mod app;
@@ -15,6 +15,7 @@ pub mod cli;
 pub mod config;
 pub mod conversation;
 pub mod knowledge;
+pub mod latency;
 pub mod models;
 pub mod shutdown;
 pub mod stress;

@@ -3,8 +3,11 @@
 
 mod support;
 
+use attune::alerts::StatusUpdate;
 use attune::app::{Components, RunReport, run};
-use attune::audio::{Clock, SAMPLE_RATE, WavInput, WavOutput, read_wav_mono};
+use attune::audio::{
+    AudioError, AudioInput, Clock, NullOutput, SAMPLE_RATE, WavInput, WavOutput, read_wav_mono,
+};
 use attune::config::Config;
 use attune::conversation::{Pace, Reason};
 use attune::knowledge::KnowledgeBase;
@@ -32,6 +35,7 @@ struct Outcome {
     spoken: Vec<(String, Pace)>,
     recorded_s: f64,
     heard_s: Vec<f32>,
+    status: Vec<StatusUpdate>,
 }
 
 fn converse(turns: &[(f32, f32)], script: &[&str], arousal: f32, fast: bool) -> Outcome {
@@ -45,6 +49,7 @@ fn converse(turns: &[(f32, f32)], script: &[&str], arousal: f32, fast: bool) -> 
     let mut publisher = RecordingPublisher::new();
     publisher.ack_as = Some(("Sam".into(), ack_tx));
     let raised = publisher.raised.clone();
+    let status = publisher.status.clone();
     let tts = ToneTts::new();
     let spoken = tts.spoken.clone();
     let stt = ScriptedStt::new(script);
@@ -70,6 +75,7 @@ fn converse(turns: &[(f32, f32)], script: &[&str], arousal: f32, fast: bool) -> 
         spoken: spoken.lock().expect("lock").clone(),
         recorded_s: recorded.samples.len() as f64 / f64::from(recorded.sample_rate),
         heard_s: heard.lock().expect("lock").clone(),
+        status: status.lock().expect("lock").clone(),
     }
 }
 
@@ -190,4 +196,87 @@ fn real_time_feeding_reaches_the_same_decisions() {
     assert_eq!(o.report.said.len(), 1);
     assert!(o.report.said[0].to_lowercase().contains("toilet"));
     assert!(o.alerts.is_empty());
+    // Live, the transcript is started in the pause and is ready when the hangover ends.
+    let [l] = o.report.latencies[..] else {
+        panic!("one turn's latency: {:?}", o.report.latencies)
+    };
+    assert!(l.stt_early, "{l:?}");
+    assert_eq!(l.hangover_ms, 416, "13 frames of 32 ms");
+    assert!(l.voice_to_voice_ms >= l.hangover_ms, "{l:?}");
+    assert!(
+        o.status.contains(&StatusUpdate::Turn(l)),
+        "the turn is counted on the status topic: {:?}",
+        o.status
+    );
+}
+
+/// A microphone that vanishes for its first reads, then comes back.
+struct FlakyInput {
+    inner: WavInput,
+    failures_left: u32,
+}
+
+impl AudioInput for FlakyInput {
+    fn read_frame(&mut self) -> Result<Option<Vec<f32>>, AudioError> {
+        if self.failures_left > 0 {
+            self.failures_left -= 1;
+            return Err(AudioError::Device {
+                device: "usb-mic".into(),
+                why: "device unplugged".into(),
+            });
+        }
+        self.inner.read_frame()
+    }
+
+    fn describe(&self) -> String {
+        "device:usb-mic".into()
+    }
+}
+
+#[test]
+fn a_lost_microphone_is_reported_on_the_status_topic_and_recovered() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cfg = config(dir.path());
+    cfg.audio.device_retry_max_s = 1;
+    let input_path = dir.path().join("customer.wav");
+    conversation_wav(&input_path, 1.0, &[(1.2, 2.0)]);
+    let clock = Clock::samples(SAMPLE_RATE);
+    let (_ack_tx, ack_rx) = sync_channel(8);
+    let publisher = RecordingPublisher::new();
+    let status = publisher.status.clone();
+    let inner = WavInput::open(&input_path, false, clock.clone()).expect("input");
+    let components = Components {
+        clock: clock.clone(),
+        input: Box::new(FlakyInput {
+            inner,
+            failures_left: 2,
+        }),
+        paced_by_pipeline: true,
+        output: Box::new(NullOutput::new(clock.clone())),
+        vad: Box::new(EnergyDetector::new(-40.0)),
+        stt: Box::new(ScriptedStt::new(&["where are the toilets"])),
+        stress: Box::new(FixedStress(0.1)),
+        tts: Box::new(ToneTts::new()),
+        alerts: Box::new(publisher),
+        acks: ack_rx,
+        knowledge: KnowledgeBase::load(cfg.resolve(&cfg.knowledge.file)).expect("knowledge base"),
+    };
+    let report = run(&cfg, components, &Shutdown::new()).expect("run");
+    let audio: Vec<String> = status
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter_map(|u| match u {
+            StatusUpdate::Audio(s) => Some(s.clone()),
+            StatusUpdate::Turn(_) => None,
+        })
+        .collect();
+    assert_eq!(audio.len(), 3, "{audio:?}");
+    assert!(audio[0].contains("device unplugged"), "{audio:?}");
+    assert_eq!(audio[2], "ok", "{audio:?}");
+    assert!(
+        report.said[0].to_lowercase().contains("toilet"),
+        "the customer is still answered: {:?}",
+        report.said
+    );
 }

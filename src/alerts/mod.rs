@@ -153,6 +153,17 @@ pub trait AlertPublisher: Send {
     /// Waits up to `grace` for pending alerts to be delivered; returns how many are still
     /// undelivered (they stay in the outbox for the next start).
     fn flush(&mut self, grace: Duration) -> usize;
+    /// Updates what the kiosk reports about itself on the status topic.
+    fn report(&mut self, update: StatusUpdate);
+}
+
+/// What the pipeline reports on the kiosk's status topic.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatusUpdate {
+    /// The microphone's state in a few words ("ok", "lost: device unplugged").
+    Audio(String),
+    /// A turn was answered; where its time went.
+    Turn(crate::latency::TurnLatency),
 }
 
 /// The `[mqtt]` section.

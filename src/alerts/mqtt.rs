@@ -17,8 +17,9 @@ mod topics;
 
 pub use staff::StaffClient;
 
-use super::{Alert, AlertError, AlertPublisher, KioskIdentity, MqttConfig, Outbox};
+use super::{Alert, AlertError, AlertPublisher, KioskIdentity, MqttConfig, Outbox, StatusUpdate};
 use crate::conversation::StaffAck;
+use crate::latency::TurnLatency;
 use delivery::{Backoff, InFlight, Kind, Ledger, Outgoing};
 use rumqttc::{
     ConnectionError, Disconnect, Event, EventLoop, Incoming, LastWill, MqttOptions, NetworkOptions,
@@ -140,6 +141,12 @@ impl StatusHandle {
     /// Sets the audio state shown on the status topic ("ok", "no input device", ...).
     pub fn set_audio_state(&self, audio: &str) {
         self.shared.lock().set_audio(audio);
+        self.shared.poke();
+    }
+
+    /// Counts an answered turn and its latency on the status topic.
+    pub fn record_turn(&self, turn: TurnLatency) {
+        self.shared.lock().record_turn(turn);
         self.shared.poke();
     }
 
@@ -341,6 +348,14 @@ impl AlertPublisher for MqttPublisher {
         self.shared
             .wait_until(grace, |l| l.unconfirmed() == 0 || l.task_done())
             .unconfirmed()
+    }
+
+    fn report(&mut self, update: StatusUpdate) {
+        let handle = self.status_handle();
+        match update {
+            StatusUpdate::Audio(state) => handle.set_audio_state(&state),
+            StatusUpdate::Turn(turn) => handle.record_turn(turn),
+        }
     }
 }
 

@@ -1,14 +1,15 @@
 //! The brain thread: owns the conversation core, turns engine results into core events, and
 //! executes the core's actions (speech, alerts) in order.
 
-use super::speak::SayCmd;
+use super::speak::{SayCmd, TurnTiming};
 use super::understand::Understood;
 use super::{Activity, BrainMsg, RunReport, TurnRecord};
-use crate::alerts::{Alert, AlertPublisher, KioskIdentity};
+use crate::alerts::{Alert, AlertPublisher, KioskIdentity, StatusUpdate};
 use crate::audio::Clock;
 use crate::config::PrivacyConfig;
 use crate::conversation::{Action, Answer, Conversation, Event, StaffAck, Turn};
 use crate::knowledge::{IntentMatch, KnowledgeBase};
+use crate::latency::TurnLatency;
 use crate::shutdown::Shutdown;
 use crate::stress::cues::{CuePhrases, DialogueCues, analyse};
 use crate::stress::{StressConfig, StressInputs, fuse};
@@ -41,6 +42,10 @@ pub(super) struct Brain {
     pub ack_grace: Duration,
     /// systemd notifications; the watchdog is pinged only from this loop.
     pub systemd: crate::shutdown::Systemd,
+    /// Silence waited for before a turn ends (counted in its latency).
+    pub hangover: Duration,
+    /// The timing of the turn being handled, until its first reply is sent.
+    pub timing: Option<TurnTiming>,
 }
 
 impl Brain {
@@ -81,9 +86,31 @@ impl Brain {
             BrainMsg::Discarded => self.apply(&Event::NotHeard),
             BrainMsg::PlaybackFinished => self.apply(&Event::PlaybackFinished),
             BrainMsg::Understood(u) => self.on_understood(*u),
-            BrainMsg::InputTrouble(why) => tracing::warn!("input trouble: {why}"),
+            BrainMsg::FirstAudio(latency) => self.on_first_audio(latency),
+            BrainMsg::InputTrouble(why) => {
+                tracing::warn!("input trouble: {why}");
+                self.alerts
+                    .report(StatusUpdate::Audio(format!("input lost: {why}")));
+            }
+            BrainMsg::InputRecovered => self.alerts.report(StatusUpdate::Audio("ok".into())),
             BrainMsg::InputEnded => {}
         }
+    }
+
+    fn on_first_audio(&mut self, l: TurnLatency) {
+        tracing::debug!(
+            voice_to_voice_ms = l.voice_to_voice_ms,
+            hangover_ms = l.hangover_ms,
+            stt_wait_ms = l.stt_wait_ms,
+            stt_ms = l.stt_ms,
+            stt_early = l.stt_early,
+            stress_ms = l.stress_ms,
+            think_ms = l.think_ms,
+            tts_first_ms = l.tts_first_ms,
+            "turn latency"
+        );
+        self.report.latencies.push(l);
+        self.alerts.report(StatusUpdate::Turn(l));
     }
 
     fn poll_acks(&mut self) {
@@ -99,6 +126,7 @@ impl Brain {
     }
 
     fn on_understood(&mut self, u: Understood) {
+        let think_from = Instant::now();
         let text = u.text.trim().to_string();
         if text.is_empty() {
             drop(u.guard);
@@ -129,7 +157,21 @@ impl Brain {
             replies: Vec::new(),
             alert: None,
         });
+        let timing = TurnTiming {
+            latency: TurnLatency {
+                hangover_ms: ms(self.hangover),
+                stt_wait_ms: clamp_ms(u.stt_wait_ms),
+                stt_ms: clamp_ms(u.stt_ms),
+                stt_early: u.stt_early,
+                stress_ms: clamp_ms(u.stress_ms),
+                ..Default::default()
+            },
+            ended_at: u.ended_at,
+            think_from,
+        };
+        self.timing = Some(timing);
         self.apply_with_guard(&Event::Heard(Box::new(turn)), Some(u.guard));
+        self.timing = None;
     }
 
     /// Words, dialogue and voice → the turn the core decides on.
@@ -204,6 +246,8 @@ impl Brain {
                     say,
                     generation: self.activity.generation(),
                     guard,
+                    // The turn's first reply carries its timing to the speaker.
+                    timing: self.timing.take().map(TurnTiming::thought),
                 };
                 if self.to_tts.send(cmd).is_err() {
                     tracing::error!("speech thread is gone; reply not spoken");
@@ -244,6 +288,15 @@ impl Brain {
             }
         }
     }
+}
+
+fn ms(d: Duration) -> u32 {
+    clamp_ms(d.as_millis())
+}
+
+/// Milliseconds as reported (a turn never takes 49 days, but no cast may wrap).
+pub(super) fn clamp_ms(v: u128) -> u32 {
+    v.min(u128::from(u32::MAX)) as u32
 }
 
 fn wall_ms() -> u64 {

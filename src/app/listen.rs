@@ -1,11 +1,12 @@
 //! The listening thread: input frames → energy gate → voice detector → endpointing.
 
-use super::{Activity, BrainMsg, TurnGuard};
+use super::understand::Utterance;
+use super::{Activity, BrainMsg};
 use crate::audio::{AudioInput, Clock};
 use crate::shutdown::Shutdown;
 use crate::vad::{Segment, Segmenter, VadConfig, VoiceDetector, gated_probability};
 use std::sync::mpsc::SyncSender;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What the listening thread owns.
 pub(super) struct Listener {
@@ -18,7 +19,7 @@ pub(super) struct Listener {
     pub clock: Clock,
     pub activity: Activity,
     pub to_brain: SyncSender<BrainMsg>,
-    pub to_understand: SyncSender<(Vec<f32>, TurnGuard)>,
+    pub to_understand: SyncSender<Utterance>,
     pub shutdown: Shutdown,
     pub retry_max: Duration,
 }
@@ -28,6 +29,7 @@ impl Listener {
     pub fn run(mut self) {
         let mut segmenter = Segmenter::new(self.cfg.clone());
         let mut backoff = Duration::from_millis(200);
+        let mut troubled = false;
         while !self.shutdown.is_triggered() {
             if self.paced_by_pipeline && !self.wait_until_idle() {
                 break;
@@ -35,6 +37,10 @@ impl Listener {
             match self.input.read_frame() {
                 Ok(Some(frame)) => {
                     backoff = Duration::from_millis(200);
+                    if std::mem::take(&mut troubled) {
+                        tracing::info!(input = %self.input.describe(), "audio input is back");
+                        let _ = self.to_brain.send(BrainMsg::InputRecovered);
+                    }
                     segmenter.set_barge_in(self.activity.speaking() && !self.echo_cancellation);
                     let prob =
                         gated_probability(self.vad.as_mut(), &frame, self.cfg.energy_gate_db);
@@ -45,6 +51,7 @@ impl Listener {
                 Ok(None) => break,
                 Err(e) => {
                     tracing::error!(input = %self.input.describe(), "audio input failed: {e}; retrying in {backoff:?}");
+                    troubled = true;
                     let _ = self.to_brain.send(BrainMsg::InputTrouble(e.to_string()));
                     std::thread::sleep(backoff);
                     backoff = (backoff * 2).min(self.retry_max);
@@ -69,10 +76,21 @@ impl Listener {
             Segment::Discarded => {
                 let _ = self.to_brain.send(BrainMsg::Discarded);
             }
+            Segment::Paused(audio) => {
+                // Only a head start: when the understanding thread is busy it is not worth
+                // queueing (and never worth blocking the microphone for).
+                let _ = self.to_understand.try_send(Utterance::Early(audio));
+            }
             Segment::Ended(audio) => {
+                let ended_at = Instant::now();
                 let guard = self.activity.turn_started();
                 let _ = self.to_brain.send(BrainMsg::SpeechEnded);
-                if self.to_understand.send((audio, guard)).is_err() {
+                let utterance = Utterance::Final {
+                    audio,
+                    guard,
+                    ended_at,
+                };
+                if self.to_understand.send(utterance).is_err() {
                     tracing::error!("understanding thread is gone; utterance dropped");
                 }
             }

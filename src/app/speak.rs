@@ -1,9 +1,11 @@
 //! Speaking: the synthesis thread turns replies into audio sentence by sentence; the playback
 //! thread plays it and can stop at once (barge-in) because it never does heavy work.
 
+use super::brain::clamp_ms;
 use super::{Activity, BrainMsg, TurnGuard};
 use crate::audio::{AudioOutput, Pcm};
 use crate::conversation::Say;
+use crate::latency::TurnLatency;
 use crate::tts::{TextToSpeech, split_sentences};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant};
@@ -16,6 +18,35 @@ pub(super) struct SayCmd {
     /// Held until the reply is queued for playback (keeps `--fast` input waiting, so replies
     /// start at the same point of the recording every run).
     pub guard: Option<TurnGuard>,
+    /// For a turn's first reply: the turn's timing so far.
+    pub timing: Option<TurnTiming>,
+}
+
+/// A turn's timing, carried with its first reply so playback can complete the breakdown.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct TurnTiming {
+    /// The breakdown so far.
+    pub latency: TurnLatency,
+    /// When the hangover ran out (the customer stopped speaking one hangover before).
+    pub ended_at: Instant,
+    /// When the brain started on the turn.
+    pub think_from: Instant,
+}
+
+impl TurnTiming {
+    /// The brain is done with the turn: its time is counted.
+    pub fn thought(mut self) -> Self {
+        self.latency.think_ms = clamp_ms(self.think_from.elapsed().as_millis());
+        self
+    }
+
+    /// The first audio is going out now: the breakdown is complete.
+    fn heard(mut self) -> TurnLatency {
+        let since_end = self.ended_at.elapsed().as_millis();
+        self.latency.voice_to_voice_ms =
+            self.latency.hangover_ms.saturating_add(clamp_ms(since_end));
+        self.latency
+    }
 }
 
 /// What the playback thread is told.
@@ -26,6 +57,7 @@ pub(super) enum PlayCmd {
         generation: u64,
         first_of_reply: bool,
         said_at: Instant,
+        timing: Option<TurnTiming>,
     },
     /// The reply of `generation` has no more sentences.
     EndOfReply {
@@ -43,17 +75,24 @@ pub(super) fn synthesis_loop(
 ) {
     while let Ok(cmd) = from_brain.recv() {
         let said_at = Instant::now();
+        let mut timing = cmd.timing;
         for (i, sentence) in split_sentences(&cmd.say.text).iter().enumerate() {
             if activity.generation() != cmd.generation {
                 break; // barged in: the rest is not said
             }
+            let t0 = Instant::now();
             match tts.synthesize(sentence, cmd.say.pace) {
                 Ok(pcm) => {
+                    let timing = timing.take().map(|mut t| {
+                        t.latency.tts_first_ms = clamp_ms(t0.elapsed().as_millis());
+                        t
+                    });
                     let chunk = PlayCmd::Chunk {
                         pcm,
                         generation: cmd.generation,
                         first_of_reply: i == 0,
                         said_at,
+                        timing,
                     };
                     if to_play.send(chunk).is_err() {
                         return;
@@ -89,6 +128,7 @@ pub(super) fn playback_loop(
                 generation,
                 first_of_reply,
                 said_at,
+                timing,
             }) => {
                 // The barge-in may have happened while we waited: stop first, then play what
                 // belongs to the current reply only.
@@ -102,6 +142,8 @@ pub(super) fn playback_loop(
                     }
                     if let Err(e) = output.play(&pcm) {
                         tracing::error!("playback failed on {}: {e}", output.describe());
+                    } else if let Some(t) = timing {
+                        let _ = to_brain.try_send(BrainMsg::FirstAudio(t.heard()));
                     }
                 }
             }

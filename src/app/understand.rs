@@ -1,16 +1,34 @@
 //! The understanding thread: speech-to-text and acoustic stress for each utterance.
+//!
+//! Transcription may start early, 150 ms into a pause: if the pause turns out to be the end
+//! of the turn the audio is the same, so the early transcript is used and most of the
+//! recogniser's time hides inside the hangover.
 
 use super::{BrainMsg, TurnGuard};
 use crate::stress::StressClassifier;
 use crate::stt::SpeechToText;
 use std::sync::mpsc::{Receiver, SyncSender};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// What the listening thread hands over.
+#[derive(Debug)]
+pub(super) enum Utterance {
+    /// Speech so far, at the start of a pause that may or may not end the turn.
+    Early(Vec<f32>),
+    /// A finished turn.
+    Final {
+        audio: Vec<f32>,
+        guard: TurnGuard,
+        /// When the hangover ran out.
+        ended_at: Instant,
+    },
+}
 
 /// What the understanding thread owns.
 pub(super) struct Understander {
     pub stt: Box<dyn SpeechToText>,
     pub stress: Box<dyn StressClassifier>,
-    pub from_listener: Receiver<(Vec<f32>, TurnGuard)>,
+    pub from_listener: Receiver<Utterance>,
     pub to_brain: SyncSender<BrainMsg>,
 }
 
@@ -21,31 +39,88 @@ pub(super) struct Understood {
     pub acoustic: Option<f32>,
     pub seconds: f32,
     pub stt_ms: u128,
+    /// Time from the end of the hangover until the transcript was ready.
+    pub stt_wait_ms: u128,
+    /// The early transcript was used.
+    pub stt_early: bool,
     pub stress_ms: u128,
+    pub ended_at: Instant,
     pub guard: TurnGuard,
+}
+
+/// An early transcript, kept until the turn ends.
+struct Early {
+    audio: Vec<f32>,
+    text: String,
+    took: Duration,
 }
 
 impl Understander {
     /// Runs until the listening thread hangs up.
     pub fn run(mut self) {
-        while let Ok((audio, guard)) = self.from_listener.recv() {
-            let msg = self.understand(&audio, guard);
-            if self.to_brain.send(msg).is_err() {
+        let mut early: Option<Early> = None;
+        let mut next: Option<Utterance> = None;
+        loop {
+            let Some(work) = next.take().or_else(|| self.from_listener.recv().ok()) else {
                 break;
+            };
+            match work {
+                Utterance::Early(audio) => {
+                    // Something newer is already waiting: this offer is out of date.
+                    if let Ok(newer) = self.from_listener.try_recv() {
+                        next = Some(newer);
+                        continue;
+                    }
+                    let t0 = Instant::now();
+                    let text = self.transcribe(&audio);
+                    early = Some(Early {
+                        audio,
+                        text,
+                        took: t0.elapsed(),
+                    });
+                }
+                Utterance::Final {
+                    audio,
+                    guard,
+                    ended_at,
+                } => {
+                    let reuse = early.take().filter(|e| e.audio == audio);
+                    let msg = self.understand(&audio, reuse, guard, ended_at);
+                    if self.to_brain.send(msg).is_err() {
+                        break;
+                    }
+                }
             }
         }
     }
 
-    fn understand(&mut self, audio: &[f32], guard: TurnGuard) -> BrainMsg {
-        let t0 = Instant::now();
-        let text = match self.stt.transcribe(audio) {
+    fn transcribe(&mut self, audio: &[f32]) -> String {
+        match self.stt.transcribe(audio) {
             Ok(t) => t.text,
             Err(e) => {
                 tracing::error!("speech-to-text failed: {e}");
                 String::new()
             }
+        }
+    }
+
+    fn understand(
+        &mut self,
+        audio: &[f32],
+        early: Option<Early>,
+        guard: TurnGuard,
+        ended_at: Instant,
+    ) -> BrainMsg {
+        let stt_early = early.is_some();
+        let (text, took) = match early {
+            Some(e) => (e.text, e.took),
+            None => {
+                let t0 = Instant::now();
+                let text = self.transcribe(audio);
+                (text, t0.elapsed())
+            }
         };
-        let stt_ms = t0.elapsed().as_millis();
+        let stt_wait_ms = ended_at.elapsed().as_millis();
         let t1 = Instant::now();
         // Safety words must still work when the voice model fails: stress is optional.
         let acoustic = match self.stress.arousal(audio) {
@@ -59,8 +134,11 @@ impl Understander {
             text,
             acoustic,
             seconds: audio.len() as f32 / crate::audio::SAMPLE_RATE as f32,
-            stt_ms,
+            stt_ms: took.as_millis(),
+            stt_wait_ms,
+            stt_early,
             stress_ms: t1.elapsed().as_millis(),
+            ended_at,
             guard,
         }))
     }

@@ -28,6 +28,9 @@ pub struct VadConfig {
     pub min_utterance_ms: u32,
     /// Longer speech is cut into several turns rather than lost.
     pub max_utterance_ms: u32,
+    /// Start transcribing 150 ms into a pause; when the pause turns out to be the end of the
+    /// turn the transcript is ready sooner (the audio is the same either way).
+    pub early_transcription: bool,
 }
 
 impl Default for VadConfig {
@@ -42,11 +45,20 @@ impl Default for VadConfig {
             hangover_ms: 400,
             min_utterance_ms: 300,
             max_utterance_ms: 15_000,
+            early_transcription: true,
         }
     }
 }
 
 impl VadConfig {
+    /// The silence actually waited for before a turn ends (whole frames).
+    pub fn hangover_waited(&self) -> std::time::Duration {
+        let frames = frames_for(self.hangover_ms) as u64;
+        std::time::Duration::from_micros(
+            frames * FRAME_SAMPLES as u64 * 1_000_000 / u64::from(SAMPLE_RATE),
+        )
+    }
+
     /// Lists every out-of-range value, each with its key.
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -92,7 +104,13 @@ pub enum Segment {
     Ended(Vec<f32>),
     /// Speech ended but was too short to be a turn.
     Discarded,
+    /// A pause began: the utterance as it would end if the pause lasts the hangover. A later
+    /// `Ended` with the same audio means nobody spoke in between.
+    Paused(Vec<f32>),
 }
+
+/// Trailing silence kept at the end of an utterance (the recogniser needs a little).
+const TRAILING_KEEP_MS: u32 = 150;
 
 fn frames_for(ms: u32) -> usize {
     (ms as usize * SAMPLE_RATE as usize / 1000).div_ceil(FRAME_SAMPLES)
@@ -195,6 +213,10 @@ impl Segmenter {
         if speech.silent_run >= frames_for(self.cfg.hangover_ms) {
             return vec![self.finish(speech)];
         }
+        let early = self.cfg.early_transcription
+            && speech.silent_run == frames_for(TRAILING_KEEP_MS)
+            && frames_for(self.cfg.hangover_ms) > speech.silent_run
+            && Self::long_enough(&self.cfg, &speech);
         if speech.frames >= frames_for(self.cfg.max_utterance_ms) {
             // Still talking: hand over this part and carry straight on with the next.
             let done = self.finish(speech);
@@ -205,20 +227,31 @@ impl Segmenter {
             });
             return vec![done, Segment::Started];
         }
+        let out = if early {
+            vec![Segment::Paused(speech.audio.clone())]
+        } else {
+            Vec::new()
+        };
         self.speech = Some(speech);
-        Vec::new()
+        out
+    }
+
+    fn long_enough(cfg: &VadConfig, speech: &Speech) -> bool {
+        speech.frames.saturating_sub(speech.silent_run) >= frames_for(cfg.min_utterance_ms)
     }
 
     fn finish(&mut self, mut speech: Speech) -> Segment {
         // Keep a little of the trailing silence; the rest is only cost for the recogniser.
-        let trailing = speech.silent_run.saturating_sub(frames_for(150)) * FRAME_SAMPLES;
+        let trailing = speech
+            .silent_run
+            .saturating_sub(frames_for(TRAILING_KEEP_MS))
+            * FRAME_SAMPLES;
         let len = speech.audio.len().saturating_sub(trailing);
         speech.audio.truncate(len);
-        let voiced_frames = speech.frames.saturating_sub(speech.silent_run);
-        if voiced_frames < frames_for(self.cfg.min_utterance_ms) {
-            Segment::Discarded
-        } else {
+        if Self::long_enough(&self.cfg, &speech) {
             Segment::Ended(speech.audio)
+        } else {
+            Segment::Discarded
         }
     }
 }
@@ -236,13 +269,84 @@ mod tests {
         frames_for(ms)
     }
 
+    fn without_pauses(out: Vec<Segment>) -> Vec<Segment> {
+        out.into_iter()
+            .filter(|s| !matches!(s, Segment::Paused(_)))
+            .collect()
+    }
+
+    /// Frames whose samples say where they came from, so audio can be compared.
+    fn run_numbered(seg: &mut Segmenter, probs: &[f32]) -> Vec<Segment> {
+        probs
+            .iter()
+            .enumerate()
+            .flat_map(|(i, &p)| seg.push(&vec![i as f32; FRAME_SAMPLES], p))
+            .collect()
+    }
+
+    #[test]
+    fn a_pause_that_ends_the_turn_offers_the_same_audio_early() {
+        let mut seg = Segmenter::new(VadConfig::default());
+        let mut probs = vec![0.9; 40];
+        probs.extend(vec![0.0; 20]);
+        let out = run_numbered(&mut seg, &probs);
+        let [
+            Segment::Started,
+            Segment::Paused(early),
+            Segment::Ended(last),
+        ] = &out[..]
+        else {
+            panic!("{out:?}")
+        };
+        assert_eq!(early, last);
+    }
+
+    #[test]
+    fn speech_after_a_pause_makes_the_early_audio_stale() {
+        let mut seg = Segmenter::new(VadConfig::default());
+        let mut probs = vec![0.9; 40];
+        probs.extend(vec![0.0; 8]);
+        probs.extend(vec![0.9; 20]);
+        probs.extend(vec![0.0; 20]);
+        let out = run_numbered(&mut seg, &probs);
+        let early: Vec<&Vec<f32>> = out
+            .iter()
+            .filter_map(|s| match s {
+                Segment::Paused(a) => Some(a),
+                _ => None,
+            })
+            .collect();
+        let Some(Segment::Ended(last)) = out.last() else {
+            panic!("{out:?}")
+        };
+        assert_eq!(early.len(), 2, "one offer per pause");
+        assert_ne!(early[0], last);
+        assert_eq!(early[1], last);
+    }
+
+    #[test]
+    fn no_early_offer_when_disabled_or_too_short() {
+        let cfg = VadConfig {
+            early_transcription: false,
+            ..Default::default()
+        };
+        let mut probs = vec![0.9; 40];
+        probs.extend(vec![0.0; 20]);
+        let out = run(&mut Segmenter::new(cfg), &probs);
+        assert_eq!(out.len(), 2, "{out:?}");
+        let mut short = vec![0.9; 4];
+        short.extend(vec![0.0; 20]);
+        let out = run(&mut Segmenter::new(VadConfig::default()), &short);
+        assert_eq!(out, vec![Segment::Started, Segment::Discarded]);
+    }
+
     #[test]
     fn speech_then_silence_gives_one_utterance_with_pre_roll() {
         let mut seg = Segmenter::new(VadConfig::default());
         let mut probs = vec![0.0; 20];
         probs.extend(vec![0.9; 40]);
         probs.extend(vec![0.0; 20]);
-        let out = run(&mut seg, &probs);
+        let out = without_pauses(run(&mut seg, &probs));
         assert_eq!(out.len(), 2, "{out:?}");
         assert_eq!(out[0], Segment::Started);
         let Segment::Ended(audio) = &out[1] else {
@@ -280,7 +384,7 @@ mod tests {
         probs.extend(vec![0.0; ms_to_frames(400) - 2]);
         probs.extend(vec![0.9; 20]);
         probs.extend(vec![0.0; 20]);
-        let out = run(&mut seg, &probs);
+        let out = without_pauses(run(&mut seg, &probs));
         assert_eq!(out.len(), 2, "one utterance across the pause: {out:?}");
     }
 

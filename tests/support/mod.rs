@@ -2,7 +2,7 @@
 //! synthesiser, a recording alert publisher, and synthetic "speech" WAV fixtures.
 #![allow(dead_code)] // each test binary uses a different part of this kit
 
-use attune::alerts::{Alert, AlertError, AlertPublisher};
+use attune::alerts::{Alert, AlertError, AlertPublisher, StatusUpdate};
 use attune::audio::{Pcm, write_wav_mono};
 use attune::conversation::{Pace, StaffAck};
 use attune::stress::{StressClassifier, StressError};
@@ -94,6 +94,7 @@ impl TextToSpeech for ToneTts {
 pub struct RecordingPublisher {
     pub raised: Arc<Mutex<Vec<Alert>>>,
     pub realerts: Arc<Mutex<Vec<(String, u32)>>>,
+    pub status: Arc<Mutex<Vec<StatusUpdate>>>,
     pub ack_as: Option<(String, SyncSender<StaffAck>)>,
 }
 
@@ -102,6 +103,7 @@ impl RecordingPublisher {
         Self {
             raised: Arc::default(),
             realerts: Arc::default(),
+            status: Arc::default(),
             ack_as: None,
         }
     }
@@ -136,6 +138,12 @@ impl AlertPublisher for RecordingPublisher {
 
     fn flush(&mut self, _grace: Duration) -> usize {
         0
+    }
+
+    fn report(&mut self, update: StatusUpdate) {
+        if let Ok(mut r) = self.status.lock() {
+            r.push(update);
+        }
     }
 }
 

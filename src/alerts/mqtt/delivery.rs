@@ -7,6 +7,7 @@
 use super::StatusInfo;
 use super::topics::{self, LinkState, Status, Topics};
 use crate::alerts::{Alert, KioskIdentity, OpenAlert};
+use crate::latency::{LatencySummary, TurnLatency};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
@@ -97,6 +98,7 @@ pub(crate) struct Ledger {
     stress_dirty: bool,
     discovery_due: bool,
     stress: Option<f32>,
+    latency: LatencySummary,
     outbox_problem: Option<String>,
     connected: bool,
     connect_attempts: u64,
@@ -126,6 +128,7 @@ impl Ledger {
             stress_dirty: false,
             discovery_due: home_assistant,
             stress: None,
+            latency: LatencySummary::default(),
             outbox_problem: None,
             connected: false,
             connect_attempts: 0,
@@ -299,6 +302,12 @@ impl Ledger {
         }
     }
 
+    /// Counts an answered turn and its latency on the status topic.
+    pub fn record_turn(&mut self, turn: TurnLatency) {
+        self.latency.record(turn);
+        self.status_dirty = true;
+    }
+
     /// Updates the customer stress shown to Home Assistant.
     pub fn set_stress(&mut self, score: f32) {
         self.stress = Some(score);
@@ -355,6 +364,7 @@ impl Ledger {
             info: &self.info,
             open_alerts: self.open.len(),
             outbox_problem: self.outbox_problem.as_deref(),
+            latency: self.latency.report(),
         }
         .to_json();
         retained(self.topics.status.clone(), payload)

@@ -4,6 +4,7 @@
 use super::StatusInfo;
 use crate::alerts::{KioskIdentity, OpenAlert};
 use crate::conversation::StaffAck;
+use crate::latency::LatencyReport;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -90,6 +91,8 @@ pub(crate) struct Status<'a> {
     /// Why the outbox is not usable, when it is not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outbox_problem: Option<&'a str>,
+    /// Turns answered and their voice-to-voice latency.
+    pub latency: LatencyReport,
 }
 
 impl Status<'_> {
@@ -108,6 +111,7 @@ pub(crate) fn last_will(kiosk: &KioskIdentity, info: &StatusInfo) -> Vec<u8> {
         info,
         open_alerts: 0,
         outbox_problem: None,
+        latency: LatencyReport::default(),
     }
     .to_json()
 }
@@ -297,6 +301,11 @@ mod tests {
             info: &info,
             open_alerts: 2,
             outbox_problem: Some("disk full"),
+            latency: LatencyReport {
+                turns: 3,
+                voice_to_voice_p50_ms: Some(480),
+                ..Default::default()
+            },
         };
         let v: serde_json::Value = serde_json::from_slice(&s.to_json()).unwrap();
         assert_eq!(v["state"], "degraded");
@@ -304,6 +313,8 @@ mod tests {
         assert_eq!(v["models"]["stt"], "tiny.en");
         assert_eq!(v["audio"], "ok");
         assert_eq!(v["open_alerts"], 2);
+        assert_eq!(v["latency"]["turns"], 3);
+        assert_eq!(v["latency"]["voice_to_voice_p50_ms"], 480);
         let will: serde_json::Value = serde_json::from_slice(&last_will(&k, &info)).unwrap();
         assert_eq!(will["state"], "offline");
         let open = [OpenAlert {
