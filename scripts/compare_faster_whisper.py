@@ -11,9 +11,10 @@ HuggingFace Hub). refs.tsv is tab-separated with a header line: column 0 the WAV
 (relative to the tsv's folder), column 2 the reference text. Clips are taken in file order,
 like tests/speech_recognition.rs.
 
-Decoding mirrors src/stt/whisper.rs: greedy (beam 1, best_of 1 for the temperature fallback),
-English, no timestamps, no context from previous text, no VAD. The first clip is decoded once,
-untimed, as a warm-up. WER uses the normalisation of src/stt/wer.rs.
+Decoding as close to src/stt/whisper.rs as faster-whisper allows: greedy (beam 1), English,
+no timestamps, no context from previous text, no VAD. faster-whisper keeps its default
+temperature fallback (with best_of 1), as its users run it; attune has none. The first clip
+is decoded once, untimed, as a warm-up. WER uses the normalisation of src/stt/wer.rs.
 
 Needs: Python 3, numpy, faster-whisper (standard-library `wave` reads the audio).
 """
@@ -155,7 +156,7 @@ def main():
             pcm,
             language="en",
             beam_size=1,
-            best_of=1,  # whisper.cpp Greedy { best_of: 1 } also for the temperature fallback
+            best_of=1,  # one sample per fallback step, like greedy decoding
             without_timestamps=True,
             condition_on_previous_text=False,
             vad_filter=False,
