@@ -12,6 +12,7 @@
 //! Every channel is bounded; engines and devices never run on tokio workers.
 
 mod bench;
+mod bench_live;
 mod brain;
 mod build;
 mod commands;
@@ -260,8 +261,9 @@ pub fn run(
     let listen_h = spawn("attune-listen").spawn(move || listener.run())?;
     let understand_h = spawn("attune-understand").spawn(move || understander.run())?;
     let act = activity.clone();
-    let tts_h =
-        spawn("attune-tts").spawn(move || speak::synthesis_loop(tts, say_rx, play_tx, act))?;
+    let stream = config.tts.stream_sentences;
+    let tts_h = spawn("attune-tts")
+        .spawn(move || speak::synthesis_loop(tts, say_rx, play_tx, act, stream))?;
     let act = activity.clone();
     let to_brain = brain_tx.clone();
     let play_h =

@@ -124,6 +124,9 @@ pub enum Command {
         /// How many speechocean762 utterances to decode (from ATTUNE_TEST_DATA).
         #[arg(long, default_value_t = 60)]
         clips: usize,
+        /// Customer turns played in real time through the whole pipeline, per configuration.
+        #[arg(long, default_value_t = 10)]
+        live_turns: usize,
         /// Print one JSON object as the last line.
         #[arg(long)]
         json: bool,

@@ -8,12 +8,12 @@ use crate::audio::{
     SAMPLE_RATE, WavInput, WavOutput,
 };
 use crate::config::Config;
-use crate::conversation::Pace;
+use crate::conversation::{Pace, Phrases};
 use crate::knowledge::KnowledgeBase;
 use crate::models::onnxruntime_path;
 use crate::stress::TractArousal;
 use crate::stt::WhisperStt;
-use crate::tts::{CachedTts, PiperTts};
+use crate::tts::{CachedTts, PiperTts, split_sentences};
 use crate::vad::SileroVad;
 use anyhow::{Context, anyhow};
 use std::sync::mpsc::sync_channel;
@@ -93,7 +93,7 @@ pub(super) fn components(
     let stt = WhisperStt::load(&config.model_path(&config.stt.model), &config.stt, prompt)?;
     let vad = SileroVad::load(&config.model_path(&config.vad.model))?;
     let stress = TractArousal::load(&config.model_path(&config.stress.model))?;
-    let tts = tts(config)?;
+    let tts = tts(config, &knowledge)?;
     let mut mqtt = config.mqtt.clone();
     if let Some(addr) = EmbeddedBroker::address_for(&mqtt.url) {
         let broker = EmbeddedBroker::start(addr.map_err(|e| anyhow!(e))?)?;
@@ -153,19 +153,63 @@ pub(super) fn voice(config: &Config) -> anyhow::Result<PiperTts> {
     )?)
 }
 
-/// The Piper voice, with the fixed prompts rendered now so they play without delay.
-fn tts(config: &Config) -> anyhow::Result<CachedTts<PiperTts>> {
+/// The Piper voice, with every fixed phrase and the first sentence of every knowledge-base
+/// answer rendered now: a reply then usually starts playing without waiting for synthesis,
+/// and the rest is synthesised while its first sentence plays.
+pub(super) fn tts(config: &Config, kb: &KnowledgeBase) -> anyhow::Result<CachedTts<PiperTts>> {
     let voice = voice(config)?;
-    let r = &config.replies;
-    let fixed = [
-        (r.greeting.as_str(), Pace::Normal),
-        (r.one_moment.as_str(), Pace::Normal),
-        (r.staff_coming.as_str(), Pace::Normal),
-        (r.stay_with_you.as_str(), Pace::Slow),
-        (r.calling_safety.as_str(), Pace::Slow),
-        (r.calling_distress.as_str(), Pace::Slow),
+    let t0 = std::time::Instant::now();
+    let fixed = fixed_prompts(&config.replies, kb);
+    let fixed: Vec<(&str, Pace)> = fixed.iter().map(|(s, p)| (s.as_str(), *p)).collect();
+    let tts = CachedTts::new(voice, &fixed)?;
+    let (sentences, seconds) = tts.cached();
+    tracing::info!(
+        sentences,
+        seconds,
+        ms = t0.elapsed().as_millis() as u64,
+        "fixed prompts rendered"
+    );
+    Ok(tts)
+}
+
+/// What the kiosk says often, at the pace it says it: distressed customers hear the slower
+/// voice. Names and times ("Sam is on the way in 2 minutes") are synthesised when needed.
+fn fixed_prompts(r: &Phrases, kb: &KnowledgeBase) -> Vec<(String, Pace)> {
+    let normal = [
+        &r.greeting,
+        &r.one_moment,
+        &r.staff_coming,
+        &r.already_called,
+        &r.calling_asked,
+        &r.calling_staff_only,
+        &r.calling_unresolved,
     ];
-    Ok(CachedTts::new(voice, &fixed)?)
+    let slow = [
+        &r.stay_with_you,
+        &r.calling_safety,
+        &r.calling_distress,
+        &r.emergency_hint,
+    ];
+    let mut out: Vec<(String, Pace)> = Vec::new();
+    out.extend(normal.into_iter().map(|s| (s.clone(), Pace::Normal)));
+    out.extend(slow.into_iter().map(|s| (s.clone(), Pace::Slow)));
+    for s in r
+        .rephrase
+        .iter()
+        .chain(&r.acknowledge)
+        .chain(&r.still_waiting)
+    {
+        out.push((s.clone(), Pace::Normal));
+    }
+    for s in r.validate.iter().chain(&r.reassure).chain(&r.rephrase) {
+        out.push((s.clone(), Pace::Slow));
+    }
+    for intent in kb.intents() {
+        if let Some(first) = split_sentences(intent.answer()).into_iter().next() {
+            out.push((first, Pace::Normal));
+        }
+    }
+    out
 }
 
 /// The recogniser's initial prompt: the knowledge base's vocabulary (place names, services).

@@ -37,8 +37,9 @@ pub fn execute(command: Command) -> anyhow::Result<ExitCode> {
         Command::Bench {
             config,
             clips,
+            live_turns,
             json,
-        } => super::bench::bench(config.as_deref(), clips, json),
+        } => super::bench::bench(config.as_deref(), clips, live_turns, json),
         Command::Say {
             config,
             slow,

@@ -72,11 +72,17 @@ pub(super) fn synthesis_loop(
     from_brain: Receiver<SayCmd>,
     to_play: SyncSender<PlayCmd>,
     activity: Activity,
+    stream_sentences: bool,
 ) {
     while let Ok(cmd) = from_brain.recv() {
         let said_at = Instant::now();
         let mut timing = cmd.timing;
-        for (i, sentence) in split_sentences(&cmd.say.text).iter().enumerate() {
+        let parts = if stream_sentences {
+            split_sentences(&cmd.say.text)
+        } else {
+            vec![cmd.say.text.clone()]
+        };
+        for (i, sentence) in parts.iter().enumerate() {
             if activity.generation() != cmd.generation {
                 break; // barged in: the rest is not said
             }

@@ -1,6 +1,6 @@
 //! The understanding thread: speech-to-text and acoustic stress for each utterance.
 //!
-//! Transcription may start early, 150 ms into a pause: if the pause turns out to be the end
+//! Transcription may start early, 96 ms into a pause: if the pause turns out to be the end
 //! of the turn the audio is the same, so the early transcript is used and most of the
 //! recogniser's time hides inside the hangover.
 

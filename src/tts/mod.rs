@@ -6,6 +6,7 @@ pub use piper::{PiperTts, espeak_data_dir};
 
 use crate::audio::Pcm;
 use crate::conversation::Pace;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use thiserror::Error;
 
@@ -93,6 +94,9 @@ pub struct TtsConfig {
     pub length_scale: f32,
     /// Length scale for a distressed customer: slower and calmer.
     pub slow_length_scale: f32,
+    /// Synthesise a reply sentence by sentence, playing each while the next is made; `false`
+    /// makes the whole reply first (only for comparison: the customer waits longer).
+    pub stream_sentences: bool,
 }
 
 impl Default for TtsConfig {
@@ -103,6 +107,7 @@ impl Default for TtsConfig {
             espeak_data: String::new(),
             length_scale: 1.0,
             slow_length_scale: 1.2,
+            stream_sentences: true,
         }
     }
 }
@@ -121,31 +126,66 @@ impl TtsConfig {
     }
 }
 
-/// A voice with fixed prompts rendered once at start-up, so "one moment" or the greeting play
-/// without synthesis delay. Sentences are cached whole, as the synthesis thread asks for them.
+/// A voice with fixed prompts rendered once at start-up, so the greeting, "one moment" or the
+/// first sentence of a knowledge-base answer play without synthesis delay. Sentences are cached
+/// whole, as the synthesis thread asks for them, as 16-bit samples (half the memory of f32).
 pub struct CachedTts<T: TextToSpeech> {
     inner: T,
-    cache: std::collections::HashMap<(String, Pace), Pcm>,
+    cache: HashMap<(String, Pace), Cached>,
+}
+
+struct Cached {
+    samples: Vec<i16>,
+    sample_rate: u32,
 }
 
 impl<T: TextToSpeech> CachedTts<T> {
     /// Wraps `inner`, rendering every sentence of the `fixed` prompts now.
     pub fn new(mut inner: T, fixed: &[(&str, Pace)]) -> Result<Self, TtsError> {
-        let mut cache = std::collections::HashMap::new();
+        let mut cache = HashMap::new();
         for (text, pace) in fixed {
             for sentence in split_sentences(text) {
+                if cache.contains_key(&(sentence.clone(), *pace)) {
+                    continue;
+                }
                 let pcm = inner.synthesize(&sentence, *pace)?;
-                cache.insert((sentence, *pace), pcm);
+                let samples = pcm
+                    .samples
+                    .iter()
+                    .map(|s| (s.clamp(-1.0, 1.0) * f32::from(i16::MAX)) as i16)
+                    .collect();
+                let cached = Cached {
+                    samples,
+                    sample_rate: pcm.sample_rate,
+                };
+                cache.insert((sentence, *pace), cached);
             }
         }
         Ok(Self { inner, cache })
+    }
+
+    /// Sentences held, and the seconds of audio they make.
+    pub fn cached(&self) -> (usize, f64) {
+        let seconds = self
+            .cache
+            .values()
+            .map(|c| c.samples.len() as f64 / f64::from(c.sample_rate.max(1)))
+            .sum();
+        (self.cache.len(), seconds)
     }
 }
 
 impl<T: TextToSpeech> TextToSpeech for CachedTts<T> {
     fn synthesize(&mut self, text: &str, pace: Pace) -> Result<Pcm, TtsError> {
         match self.cache.get(&(text.to_string(), pace)) {
-            Some(pcm) => Ok(pcm.clone()),
+            Some(c) => Ok(Pcm {
+                samples: c
+                    .samples
+                    .iter()
+                    .map(|&s| f32::from(s) / f32::from(i16::MAX))
+                    .collect(),
+                sample_rate: c.sample_rate,
+            }),
             None => self.inner.synthesize(text, pace),
         }
     }

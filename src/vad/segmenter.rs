@@ -28,7 +28,7 @@ pub struct VadConfig {
     pub min_utterance_ms: u32,
     /// Longer speech is cut into several turns rather than lost.
     pub max_utterance_ms: u32,
-    /// Start transcribing 150 ms into a pause; when the pause turns out to be the end of the
+    /// Start transcribing 96 ms into a pause; when the pause turns out to be the end of the
     /// turn the transcript is ready sooner (the audio is the same either way).
     pub early_transcription: bool,
 }
@@ -109,8 +109,10 @@ pub enum Segment {
     Paused(Vec<f32>),
 }
 
-/// Trailing silence kept at the end of an utterance (the recogniser needs a little).
-const TRAILING_KEEP_MS: u32 = 150;
+/// Trailing silence kept at the end of an utterance (the recogniser needs a little; whisper
+/// pads with silence anyway). It is also when the early transcription starts: the shorter,
+/// the more of the recogniser's time hides inside the hangover.
+const TRAILING_KEEP_MS: u32 = 96;
 
 fn frames_for(ms: u32) -> usize {
     (ms as usize * SAMPLE_RATE as usize / 1000).div_ceil(FRAME_SAMPLES)
@@ -354,9 +356,9 @@ mod tests {
         };
         let frames = audio.len() / FRAME_SAMPLES;
         let pre = ms_to_frames(300);
-        // pre-roll + 40 speech frames + at most ~150 ms of trailing silence
+        // pre-roll + 40 speech frames + at most ~96 ms of trailing silence
         assert!(
-            frames >= 40 + pre && frames <= 40 + pre + ms_to_frames(150) + 1,
+            frames >= 40 + pre && frames <= 40 + pre + ms_to_frames(TRAILING_KEEP_MS) + 1,
             "{frames}"
         );
     }
