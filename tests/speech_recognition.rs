@@ -1,5 +1,5 @@
 //! whisper.cpp on real speech: the converted tiny.en models transcribe jfk.wav exactly, the
-//! scaled audio context keeps the word error rate of the full window, q8_0 keeps that of f16.
+//! scaled audio context keeps the word error rate of the full window, and so does the q8_0 model.
 //! (Non-speech never reaches the recogniser: the VAD keeps it out, see voice_detection.rs;
 //! tiny.en alone invents whole sentences on white noise.)
 
@@ -84,9 +84,11 @@ fn scaled_context_and_q8_0_keep_the_word_error_rate() {
         tuned_f16 <= full_f16 + 1.0,
         "scaled context {tuned_f16:.1}% vs full window {full_f16:.1}%"
     );
+    // The shipped model, quantised and scaled, against the same bar (one word is ~0.6 point
+    // here, so q8_0 against scaled f16 is noise; both are held to the full window).
     assert!(
-        tuned_q8 <= tuned_f16 + 1.0,
-        "q8_0 {tuned_q8:.1}% vs f16 {tuned_f16:.1}%"
+        tuned_q8 <= full_f16 + 1.0,
+        "q8_0 scaled {tuned_q8:.1}% vs f16 full window {full_f16:.1}%"
     );
     assert!(full_f16 < 60.0, "implausible baseline WER {full_f16:.1}%");
 }

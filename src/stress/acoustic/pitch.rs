@@ -53,6 +53,17 @@ pub struct PitchFrame {
     pub hnr_db: f32,
 }
 
+impl PitchFrame {
+    /// A frame that was not analysed: unvoiced, aperiodic, the lowest HNR.
+    pub const SILENT: PitchFrame = PitchFrame {
+        voiced: false,
+        f0_hz: 0.0,
+        period: 0.0,
+        aperiodicity: 1.0,
+        hnr_db: HNR_RANGE_DB.0,
+    };
+}
+
 /// Converts Hz to semitones re 27.5 Hz (eGeMAPS F0 scale).
 pub fn hz_to_semitones(f0: f32) -> f32 {
     12.0 * (f0.max(1.0) / SEMITONE_REF_HZ).log2()
@@ -238,7 +249,14 @@ pub fn hnr_db(r: f32) -> f32 {
 pub fn track(x: &[f32], activity: &Activity) -> Result<Vec<PitchFrame>, FeatureError> {
     let mut yin = Yin::new();
     let mut out = Vec::with_capacity(activity.active.len());
+    let (first, last) = activity.span;
     for (i, &active) in activity.active.iter().enumerate() {
+        // Outside the active span nothing reads the pitch: the endpointer's pre-roll and
+        // trailing silence cost no YIN analysis.
+        if !(first..=last).contains(&i) {
+            out.push(PitchFrame::SILENT);
+            continue;
+        }
         let mut frame = yin.analyse(x, i * HOP + FRAME_LEN / 2)?;
         frame.voiced = active
             && frame.aperiodicity < VOICING_THRESHOLD
