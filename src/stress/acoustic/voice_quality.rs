@@ -160,31 +160,60 @@ pub fn harmonic_window() -> Vec<f64> {
 /// of a Hann-windowed 40 ms segment at exactly F0 and 2·F0 (eGeMAPS uses H1–H2 as a
 /// breathy-vs-pressed phonation cue). `window` comes from [`harmonic_window`].
 pub fn h1_h2_db(x: &[f32], center: usize, f0_hz: f32, window: &[f64]) -> f32 {
-    let h1 = harmonic_amplitude(x, center, f64::from(f0_hz), window);
-    let h2 = harmonic_amplitude(x, center, 2.0 * f64::from(f0_hz), window);
-    let db = 20.0 * ((h1 + 1e-9) / (h2 + 1e-9)).log10();
+    let f0 = f64::from(f0_hz);
+    let mut h1 = Harmonic::new(f0);
+    let mut h2 = Harmonic::new(2.0 * f0);
+    // Window positions before the signal starts only turn the phasors; after it ends, nothing.
+    let start = center as isize - (HARMONIC_WIN / 2) as isize;
+    let skip = usize::try_from(-start).unwrap_or(0).min(window.len());
+    for _ in 0..skip {
+        h1.turn();
+        h2.turn();
+    }
+    let first = usize::try_from(start).unwrap_or(0);
+    let samples = x.get(first..).unwrap_or(&[]);
+    for (&w, &s) in window[skip..].iter().zip(samples) {
+        let v = w * f64::from(s);
+        h1.add(v);
+        h2.add(v);
+    }
+    let db = 20.0 * ((h1.amplitude() + 1e-9) / (h2.amplitude() + 1e-9)).log10();
     (db as f32).clamp(-H1_H2_RANGE_DB, H1_H2_RANGE_DB)
 }
 
-/// |Σ w[n]·x[n]·e^{-iωn}| with the phasor advanced by a rotation (no trig per sample).
-fn harmonic_amplitude(x: &[f32], center: usize, freq: f64, window: &[f64]) -> f64 {
-    let start = center as isize - (HARMONIC_WIN / 2) as isize;
-    let omega = 2.0 * PI * freq / f64::from(ANALYSIS_RATE);
-    let (rot_re, rot_im) = (omega.cos(), -omega.sin());
-    let (mut ph_re, mut ph_im) = (1.0f64, 0.0f64);
-    let (mut re, mut im) = (0.0f64, 0.0f64);
-    for (n, &w) in window.iter().enumerate() {
-        let idx = start + n as isize;
-        if idx >= 0 && (idx as usize) < x.len() {
-            let v = w * f64::from(x[idx as usize]);
-            re += v * ph_re;
-            im += v * ph_im;
+/// |Σ w[n]·x[n]·e^{-iωn}| accumulated sample by sample, the phasor advanced by a rotation
+/// (no trig per sample).
+struct Harmonic {
+    rot: (f64, f64),
+    phasor: (f64, f64),
+    sum: (f64, f64),
+}
+
+impl Harmonic {
+    fn new(freq: f64) -> Self {
+        let omega = 2.0 * PI * freq / f64::from(ANALYSIS_RATE);
+        Self {
+            rot: (omega.cos(), -omega.sin()),
+            phasor: (1.0, 0.0),
+            sum: (0.0, 0.0),
         }
-        let next_re = ph_re * rot_re - ph_im * rot_im;
-        ph_im = ph_re * rot_im + ph_im * rot_re;
-        ph_re = next_re;
     }
-    (re * re + im * im).sqrt()
+
+    fn add(&mut self, v: f64) {
+        self.sum.0 += v * self.phasor.0;
+        self.sum.1 += v * self.phasor.1;
+        self.turn();
+    }
+
+    fn turn(&mut self) {
+        let (re, im) = self.phasor;
+        let (rr, ri) = self.rot;
+        self.phasor = (re * rr - im * ri, re * ri + im * rr);
+    }
+
+    fn amplitude(&self) -> f64 {
+        (self.sum.0 * self.sum.0 + self.sum.1 * self.sum.1).sqrt()
+    }
 }
 
 #[cfg(test)]
