@@ -113,7 +113,8 @@ enum BrainMsg {
     /// A reply's first audio went out: the turn's latency breakdown is complete.
     FirstAudio(TurnLatency),
     InputTrouble(String),
-    InputRecovered,
+    /// Frames flow again from the named input.
+    InputRecovered(String),
     InputEnded,
 }
 

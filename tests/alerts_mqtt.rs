@@ -6,7 +6,8 @@
 
 mod mqtt_harness;
 
-use attune::alerts::{Alert, AlertError, AlertPublisher, MqttConfig};
+use attune::alerts::{Alert, AlertError, AlertPublisher, MqttConfig, StatusUpdate};
+use attune::latency::TurnLatency;
 use mqtt_harness::*;
 use serde_json::json;
 use std::path::Path;
@@ -111,10 +112,27 @@ fn alert_arrives_with_expected_payload_status_and_events() {
         Err(AlertError::Unknown(_))
     ));
 
-    p.set_audio_state("no input device");
+    p.report(StatusUpdate::Audio("input lost: no input device".into()));
     assert!(
         staff.wait_until(Duration::from_secs(3), |s| s.iter().any(|m| {
-            m.topic == topic("status") && m.json()["audio"] == "no input device"
+            m.topic == topic("status") && m.json()["audio"] == "input lost: no input device"
+        }))
+    );
+    // Each answered turn is counted on the status topic with its latency.
+    for ms in [420, 440, 900] {
+        p.report(StatusUpdate::Turn(TurnLatency {
+            hangover_ms: 416,
+            voice_to_voice_ms: ms,
+            ..Default::default()
+        }));
+    }
+    assert!(
+        staff.wait_until(Duration::from_secs(3), |s| s.iter().any(|m| {
+            let l = &m.json()["latency"];
+            m.topic == topic("status")
+                && l["turns"] == 3
+                && l["voice_to_voice_p50_ms"] == 440
+                && l["last"]["voice_to_voice_ms"] == 900
         }))
     );
 

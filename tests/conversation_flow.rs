@@ -273,7 +273,10 @@ fn a_lost_microphone_is_reported_on_the_status_topic_and_recovered() {
         .collect();
     assert_eq!(audio.len(), 3, "{audio:?}");
     assert!(audio[0].contains("device unplugged"), "{audio:?}");
-    assert_eq!(audio[2], "ok", "{audio:?}");
+    assert_eq!(
+        audio[2], "device:usb-mic",
+        "back to the working input: {audio:?}"
+    );
     assert!(
         report.said[0].to_lowercase().contains("toilet"),
         "the customer is still answered: {:?}",

@@ -92,7 +92,8 @@ impl Brain {
                 self.alerts
                     .report(StatusUpdate::Audio(format!("input lost: {why}")));
             }
-            BrainMsg::InputRecovered => self.alerts.report(StatusUpdate::Audio("ok".into())),
+            // The status shows the input's name while it works, as it did at start-up.
+            BrainMsg::InputRecovered(input) => self.alerts.report(StatusUpdate::Audio(input)),
             BrainMsg::InputEnded => {}
         }
     }

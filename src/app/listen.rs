@@ -39,7 +39,9 @@ impl Listener {
                     backoff = Duration::from_millis(200);
                     if std::mem::take(&mut troubled) {
                         tracing::info!(input = %self.input.describe(), "audio input is back");
-                        let _ = self.to_brain.send(BrainMsg::InputRecovered);
+                        let _ = self
+                            .to_brain
+                            .send(BrainMsg::InputRecovered(self.input.describe()));
                     }
                     segmenter.set_barge_in(self.activity.speaking() && !self.echo_cancellation);
                     let prob =
