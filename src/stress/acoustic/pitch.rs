@@ -79,6 +79,8 @@ pub struct Yin {
     seg_spec: Vec<Complex<f32>>,
     corr: Vec<f32>,
     diff: Vec<f32>,
+    squares: Vec<f64>,
+    energy_at: Vec<f32>,
 }
 
 impl Default for Yin {
@@ -88,7 +90,7 @@ impl Default for Yin {
 }
 
 impl Yin {
-    /// Plans the FFTs once; analysing frames then allocates nothing.
+    /// Plans the FFTs and buffers once; analysing frames then allocates nothing.
     pub fn new() -> Self {
         let mut planner = RealFftPlanner::<f32>::new();
         let forward = planner.plan_fft_forward(FFT_LEN);
@@ -100,6 +102,8 @@ impl Yin {
             seg_spec: forward.make_output_vec(),
             corr: inverse.make_output_vec(),
             diff: vec![0.0; MAX_LAG + 2],
+            squares: vec![0.0; WIN + MAX_LAG + 1],
+            energy_at: Vec::with_capacity(MAX_LAG + 2),
             forward,
             inverse,
         }
@@ -109,10 +113,11 @@ impl Yin {
     /// Returns an unvoiced-by-default frame; the voicing decision is made by [`track`].
     pub fn analyse(&mut self, x: &[f32], center: usize) -> Result<PitchFrame, FeatureError> {
         self.load(x, center);
+        // The energies read the segment before the FFT reuses its buffer.
+        let e0 = self.energies();
         self.cross_correlate()?;
-        let (e0, energy_at) = self.energies();
-        self.difference(e0, &energy_at);
-        Ok(self.pick(e0, &energy_at))
+        self.difference(e0);
+        Ok(self.pick(e0))
     }
 
     /// Copies the analysis window and the longer comparison segment.
@@ -137,13 +142,11 @@ impl Yin {
     /// r(τ) = Σ_j w[j]·s[j+τ] for τ ≤ MAX_LAG via FFT (no wrap-around: the segment is
     /// shorter than the FFT).
     fn cross_correlate(&mut self) -> Result<(), FeatureError> {
-        let mut win = self.win_buf.clone();
-        let mut seg = self.seg_buf.clone();
         self.forward
-            .process(&mut win, &mut self.win_spec)
+            .process(&mut self.win_buf, &mut self.win_spec)
             .map_err(|e| FeatureError::Internal(format!("fft: {e}")))?;
         self.forward
-            .process(&mut seg, &mut self.seg_spec)
+            .process(&mut self.seg_buf, &mut self.seg_spec)
             .map_err(|e| FeatureError::Internal(format!("fft: {e}")))?;
         for (s, w) in self.seg_spec.iter_mut().zip(&self.win_spec) {
             *s *= w.conj();
@@ -159,28 +162,34 @@ impl Yin {
         Ok(())
     }
 
-    /// Window energy E(0) and the sliding energies E(τ) of the shifted windows.
-    fn energies(&self) -> (f32, Vec<f32>) {
-        let sq: Vec<f64> = self.seg_buf[..WIN + MAX_LAG + 1]
-            .iter()
-            .map(|&v| f64::from(v) * f64::from(v))
-            .collect();
+    /// Window energy E(0), and the sliding energies E(τ) of the shifted windows into
+    /// `self.energy_at`.
+    fn energies(&mut self) -> f32 {
+        let sq = &mut self.squares;
+        for (s, &v) in sq.iter_mut().zip(&self.seg_buf[..WIN + MAX_LAG + 1]) {
+            *s = f64::from(v) * f64::from(v);
+        }
         let mut e = sq[..WIN].iter().sum::<f64>();
         let e0 = e as f32;
-        let mut out = Vec::with_capacity(MAX_LAG + 2);
+        let out = &mut self.energy_at;
+        out.clear();
         out.push(e0);
         for tau in 1..=MAX_LAG + 1 {
             e += sq[tau + WIN - 1] - sq[tau - 1];
             out.push(e.max(0.0) as f32);
         }
-        (e0, out)
+        e0
     }
 
     /// Cumulative-mean-normalised difference d'(τ) into `self.diff`.
-    fn difference(&mut self, e0: f32, energy_at: &[f32]) {
+    fn difference(&mut self, e0: f32) {
         self.diff[0] = 1.0;
         let mut cum = 0.0f64;
-        let lags = energy_at.iter().zip(&self.corr).zip(self.diff.iter_mut());
+        let lags = self
+            .energy_at
+            .iter()
+            .zip(&self.corr)
+            .zip(self.diff.iter_mut());
         for (tau, ((&et, &r), out)) in lags.enumerate().take(MAX_LAG + 2).skip(1) {
             let d = (e0 + et - 2.0 * r).max(0.0);
             cum += f64::from(d);
@@ -193,7 +202,7 @@ impl Yin {
     }
 
     /// First dip under the threshold (else the global minimum), refined parabolically.
-    fn pick(&self, e0: f32, energy_at: &[f32]) -> PitchFrame {
+    fn pick(&self, e0: f32) -> PitchFrame {
         let d = &self.diff;
         let mut best = (MIN_LAG..=MAX_LAG)
             .min_by(|&a, &b| d[a].total_cmp(&d[b]))
@@ -206,7 +215,7 @@ impl Yin {
             best = t;
         }
         let period = best as f32 + parabolic_offset(d[best - 1], d[best], d[best + 1]);
-        let r = normalised_acf(e0, energy_at[best], self.corr[best]);
+        let r = normalised_acf(e0, self.energy_at[best], self.corr[best]);
         PitchFrame {
             voiced: false,
             f0_hz: ANALYSIS_RATE as f32 / period,
