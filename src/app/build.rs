@@ -156,7 +156,7 @@ pub(super) fn voice(config: &Config) -> anyhow::Result<PiperTts> {
 /// The Piper voice, with every fixed phrase and the first sentence of every knowledge-base
 /// answer rendered now: a reply then usually starts playing without waiting for synthesis,
 /// and the rest is synthesised while its first sentence plays.
-pub(super) fn tts(config: &Config, kb: &KnowledgeBase) -> anyhow::Result<CachedTts<PiperTts>> {
+fn tts(config: &Config, kb: &KnowledgeBase) -> anyhow::Result<CachedTts<PiperTts>> {
     let voice = voice(config)?;
     let t0 = std::time::Instant::now();
     let fixed = fixed_prompts(&config.replies, kb);
