@@ -208,6 +208,13 @@ fn real_time_feeding_reaches_the_same_decisions() {
         "the turn is counted on the status topic: {:?}",
         o.status
     );
+    assert!(
+        o.status
+            .iter()
+            .any(|u| matches!(u, StatusUpdate::Stress(s) if (0.0..=1.0).contains(s))),
+        "the customer's stress is reported for Home Assistant: {:?}",
+        o.status
+    );
 }
 
 /// A microphone that vanishes for its first reads, then comes back.
@@ -268,7 +275,7 @@ fn a_lost_microphone_is_reported_on_the_status_topic_and_recovered() {
         .iter()
         .filter_map(|u| match u {
             StatusUpdate::Audio(s) => Some(s.clone()),
-            StatusUpdate::Turn(_) => None,
+            StatusUpdate::Turn(_) | StatusUpdate::Stress(_) => None,
         })
         .collect();
     assert_eq!(audio.len(), 3, "{audio:?}");

@@ -164,6 +164,8 @@ pub enum StatusUpdate {
     Audio(String),
     /// A turn was answered; where its time went.
     Turn(crate::latency::TurnLatency),
+    /// The customer's fused stress score (0..=1) after a turn, for Home Assistant's sensor.
+    Stress(f32),
 }
 
 /// The `[mqtt]` section.

@@ -211,11 +211,6 @@ impl MqttPublisher {
         }
     }
 
-    /// Sets the audio state shown on the status topic.
-    pub fn set_audio_state(&self, audio: &str) {
-        self.status_handle().set_audio_state(audio);
-    }
-
     /// The link as it is now.
     pub fn link(&self) -> LinkReport {
         let ledger = self.shared.lock();
@@ -355,6 +350,7 @@ impl AlertPublisher for MqttPublisher {
         match update {
             StatusUpdate::Audio(state) => handle.set_audio_state(&state),
             StatusUpdate::Turn(turn) => handle.record_turn(turn),
+            StatusUpdate::Stress(score) => handle.set_customer_stress(score),
         }
     }
 }

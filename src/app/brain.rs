@@ -135,6 +135,7 @@ impl Brain {
             return;
         }
         let turn = self.assess(&text, u.acoustic);
+        self.alerts.report(StatusUpdate::Stress(turn.stress.score));
         if self.privacy.log_transcripts {
             tracing::info!(transcript = %text, "heard");
         }
