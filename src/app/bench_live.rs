@@ -6,7 +6,7 @@
 
 use super::bench::free_local_addr;
 use super::build;
-use crate::audio::{AudioSpec, SAMPLE_RATE, write_wav_mono};
+use crate::audio::{Clock, NullOutput, SAMPLE_RATE, WavInput};
 use crate::config::Config;
 use crate::latency::{TurnLatency, percentile};
 use crate::shutdown::Shutdown;
@@ -37,14 +37,14 @@ pub(super) fn voice_to_voice(
         .take(turns + 1)
         .collect();
     anyhow::ensure!(chosen.len() >= 2, "too few 2-4 s clips for a live run");
+    // The alert outboxes of both runs live here, and go with it.
     let dir = std::env::temp_dir().join(format!("attune-bench-live-{}", std::process::id()));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let wav = dir.join("customer.wav");
-    write_wav_mono(&wav, &customer(&chosen), SAMPLE_RATE)?;
+    let audio = customer(&chosen);
     // Each run starts its own embedded broker (a running broker thread is never stopped).
     let runs =
-        run_live(&live_config(cfg, &dir, free_local_addr()?, false), &wav).and_then(|ours| {
-            let base = run_live(&live_config(cfg, &dir, free_local_addr()?, true), &wav)?;
+        run_live(&live_config(cfg, &dir, free_local_addr()?, false), &audio).and_then(|ours| {
+            let base = run_live(&live_config(cfg, &dir, free_local_addr()?, true), &audio)?;
             Ok((ours, base))
         });
     let _ = std::fs::remove_dir_all(&dir);
@@ -95,18 +95,25 @@ fn live_config(cfg: &Config, dir: &Path, addr: std::net::SocketAddr, baseline: b
     c
 }
 
-fn run_live(cfg: &Config, wav: &Path) -> anyhow::Result<Live> {
+fn run_live(cfg: &Config, customer: &[f32]) -> anyhow::Result<Live> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()?;
     let _rt = runtime.enter();
-    let io = build::io(
-        cfg,
-        &AudioSpec::Wav(wav.to_path_buf()),
-        &AudioSpec::Null,
-        false,
-    )?;
+    // Audio time, as for any recording; fed at the speed of speech, so waits are real.
+    let clock = Clock::samples(SAMPLE_RATE);
+    let io = build::Io {
+        input: Box::new(WavInput::from_samples(
+            customer.to_vec(),
+            "bench customer",
+            true,
+            clock.clone(),
+        )),
+        output: Box::new(NullOutput::new(clock.clone())),
+        clock,
+        paced_by_pipeline: false,
+    };
     let components = build::components(cfg, io, runtime.handle())?;
     let report = super::run(cfg, components, &Shutdown::new())?;
     Ok(Live {

@@ -79,7 +79,12 @@ pub(super) fn demo(out_dir: &Path, real_time: bool) -> anyhow::Result<ExitCode> 
         let clock = Clock::samples(SAMPLE_RATE);
         let wav_out = out_dir.join(format!("scenario-{}-kiosk.wav", i + 1));
         let io = Io {
-            input: Box::new(WavInput::from_samples(audio, scenario.title, clock.clone())),
+            input: Box::new(WavInput::from_samples(
+                audio,
+                scenario.title,
+                real_time,
+                clock.clone(),
+            )),
             output: Box::new(WavOutput::create(&wav_out, clock.clone())?),
             clock,
             paced_by_pipeline: !real_time,

@@ -91,14 +91,14 @@ impl WavInput {
         })
     }
 
-    /// Feeds `samples` (16 kHz mono) as fast as the pipeline takes them; `label` names the
-    /// source in logs.
-    pub fn from_samples(samples: Vec<f32>, label: &str, clock: Clock) -> Self {
+    /// Feeds `samples` (16 kHz mono) at the speed of speech when `real_time`, else as fast
+    /// as the pipeline takes them; `label` names the source in logs.
+    pub fn from_samples(samples: Vec<f32>, label: &str, real_time: bool, clock: Clock) -> Self {
         Self {
             path: PathBuf::from(label),
             samples,
             pos: 0,
-            real_time: false,
+            real_time,
             started: None,
             clock,
         }
