@@ -1,5 +1,6 @@
 //! Word error rate, with the normalisation used for the checks: case and punctuation ignored,
-//! digits read out as words ("653" → "six five three"), as the reference transcripts do.
+//! digits read out as words ("653" → "six five three"), as the reference transcripts do, and
+//! "a.m."/"p.m." written as "am"/"pm" (whisper writes "6 a.m." for a reply's "6am").
 
 const DIGITS: [&str; 10] = [
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
@@ -7,6 +8,10 @@ const DIGITS: [&str; 10] = [
 
 /// Lower-case words without punctuation; digits spelled out one by one.
 pub fn normalise(text: &str) -> Vec<String> {
+    let text = text
+        .to_lowercase()
+        .replace("a.m.", "am")
+        .replace("p.m.", "pm");
     let mut spaced = String::with_capacity(text.len() * 2);
     for c in text.chars() {
         if let Some(d) = c.to_digit(10) {
@@ -68,6 +73,10 @@ mod tests {
             vec!["let's", "go", "six", "five", "three"]
         );
         assert_eq!(word_errors("SIX FIVE THREE", "6, 5, 3."), (0, 3));
+        assert_eq!(
+            word_errors("open 6am to 8pm", "open 6 a.m. to 8 P.M."),
+            (0, 6)
+        );
     }
 
     #[test]

@@ -24,6 +24,10 @@ const CTX_MARGIN: i32 = 64;
 const CTX_MIN: i32 = 512;
 /// Plausible speech rate ceiling, in words per second, for the runaway check.
 const MAX_WORDS_PER_SECOND: f32 = 5.0;
+/// A run of this many words said twice is taken for a loop over a whole passage: with the
+/// context scaled, tiny.en sometimes transcribes a 12 s reply and then starts it again. A
+/// customer rarely repeats six words verbatim, and a false alarm only costs a full-window decode.
+const REPEATED_PASSAGE_WORDS: usize = 6;
 /// Phrases whisper is known to invent on non-speech that carry nothing a customer would need:
 /// dropped whenever they are the whole transcript.
 const ALWAYS_INVENTED: [&str; 5] = [
@@ -204,6 +208,23 @@ pub(crate) fn looks_runaway(text: &str, seconds: f32) -> bool {
             }
         }
     }
+    repeats_a_passage(&words)
+}
+
+/// True when some run of [`REPEATED_PASSAGE_WORDS`] words occurs twice without overlapping.
+fn repeats_a_passage(words: &[String]) -> bool {
+    let n = REPEATED_PASSAGE_WORDS;
+    let mut first_seen: std::collections::HashMap<&[String], usize> =
+        std::collections::HashMap::new();
+    for (start, run) in words.windows(n).enumerate() {
+        match first_seen.get(run) {
+            Some(&earlier) if start >= earlier + n => return true,
+            Some(_) => {}
+            None => {
+                first_seen.insert(run, start);
+            }
+        }
+    }
     false
 }
 
@@ -282,6 +303,12 @@ mod tests {
         assert!(looks_runaway(&"word ".repeat(40), 3.0));
         assert!(!looks_runaway("where are the toilets please", 2.0));
         assert!(!looks_runaway("no no I said platform two", 2.0));
+        let passage = "the ticket office is open six to eight on weekdays";
+        assert!(looks_runaway(&format!("{passage}. {passage}"), 12.0));
+        assert!(!looks_runaway(
+            "my train to leeds is late and my train to york is late too",
+            6.0
+        ));
     }
 
     #[test]
