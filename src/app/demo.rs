@@ -46,6 +46,11 @@ const SCENARIOS: [Scenario; 2] = [
 
 /// Runs every scenario; replies go to `out_dir/scenario-N-kiosk.wav`.
 pub(super) fn demo(out_dir: &Path, real_time: bool) -> anyhow::Result<ExitCode> {
+    // Absolute before it goes into the config: the config resolves relative paths against the
+    // example's directory, which would put the outbox beside the installed example and leave
+    // an earlier demo's alerts there to be re-sent.
+    let out_dir = &std::path::absolute(out_dir)
+        .with_context(|| format!("resolving {}", out_dir.display()))?;
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let fixtures = fixtures_dir()?;
     let mut config = Config::example(&default_example_dir())?;
