@@ -89,6 +89,48 @@ fn synthesised_speech_is_intelligible() {
     );
 }
 
+/// `[tts] low_memory` gives up ONNX Runtime's arena, not the voice: the words still come back.
+#[test]
+fn a_low_memory_voice_says_the_same_words() {
+    use attune::audio::{SAMPLE_RATE, resample};
+    use attune::conversation::Pace;
+    use attune::stt::{SpeechToText, SttConfig, WhisperStt};
+    use attune::tts::{PiperTts, TextToSpeech, TtsConfig};
+    let models = attune::config::default_models_dir();
+    let ort = attune::models::onnxruntime_path(&models).expect("onnxruntime for this machine");
+    let cfg = TtsConfig {
+        low_memory: true,
+        ..TtsConfig::default()
+    };
+    let mut voice =
+        PiperTts::load(&support::model("piper/en_US-joe-medium.onnx"), &ort, &cfg).expect("voice");
+    let mut stt = WhisperStt::load(
+        &support::model("ggml-tiny.en-q8_0.bin"),
+        &SttConfig::default(),
+        String::new(),
+    )
+    .expect("whisper");
+    let text = "The ticket office is next to the main entrance. It is open from six in the morning \
+                until eight in the evening, every day. Someone is coming to help you now. Please \
+                stay where you are, and I will stay with you.";
+    let (mut errors, mut words) = (0, 0);
+    for sentence in attune::tts::split_sentences(text) {
+        let pcm = voice
+            .synthesize(&sentence, Pace::Normal)
+            .expect("synthesize");
+        let audio = resample(&pcm.samples, pcm.sample_rate, SAMPLE_RATE).expect("resample");
+        let heard = stt.transcribe(&audio).expect("transcribe").text;
+        let (e, n) = word_errors(&sentence, &heard);
+        eprintln!("{sentence:?} -> {heard:?}");
+        errors += e;
+        words += n;
+    }
+    assert!(
+        errors * 10 <= words,
+        "{errors} of {words} words lost in low-memory mode"
+    );
+}
+
 #[test]
 fn a_calm_question_is_answered_from_the_knowledge_base() {
     let out = last_json(&attune(&["reply", "when does the ticket office open"]));

@@ -157,6 +157,9 @@ pub struct TtsConfig {
     /// Synthesise a reply sentence by sentence, playing each while the next is made; `false`
     /// makes the whole reply first (only for comparison: the customer waits longer).
     pub stream_sentences: bool,
+    /// Trade synthesis speed for memory, for boards with little RAM: ONNX Runtime allocates per
+    /// run instead of keeping an arena the size of the longest sentence.
+    pub low_memory: bool,
 }
 
 impl Default for TtsConfig {
@@ -168,6 +171,7 @@ impl Default for TtsConfig {
             length_scale: 1.0,
             slow_length_scale: 1.2,
             stream_sentences: true,
+            low_memory: false,
         }
     }
 }

@@ -77,7 +77,7 @@ impl PiperTts {
         // environment exist.
         unsafe { std::env::set_var("PIPER_ESPEAKNG_DATA_DIRECTORY", &data) };
         load_onnxruntime(onnxruntime).map_err(fail)?;
-        let session = open_session(voice).map_err(|e| {
+        let session = open_session(voice, cfg.low_memory).map_err(|e| {
             fail(format!(
                 "ONNX Runtime cannot load it ({e}); the file may be corrupt"
             ))
@@ -95,11 +95,32 @@ impl PiperTts {
 }
 
 /// Two intra-op threads: the Pi's other cores belong to the microphone and whisper.
-fn open_session(voice: &Path) -> Result<ort::session::Session, String> {
+fn open_session(voice: &Path, low_memory: bool) -> Result<ort::session::Session, String> {
     let builder = ort::session::Session::builder().map_err(|e| e.to_string())?;
     let mut builder = builder.with_intra_threads(2).map_err(|e| e.to_string())?;
+    if low_memory {
+        // ONNX Runtime's arena keeps the largest run's tensors for good (about 106 MB after a
+        // 90-character sentence). Without it, glibc's adaptive mmap threshold would keep the
+        // freed tensors in per-thread heaps instead, so large blocks go back to the system at
+        // once.
+        return_large_blocks_to_the_system();
+        let cpu = ort::ep::CPU::default().with_arena_allocator(false).build();
+        builder = builder
+            .with_execution_providers([cpu])
+            .map_err(|e| e.to_string())?;
+    }
     builder.commit_from_file(voice).map_err(|e| e.to_string())
 }
+
+/// Blocks of 256 KiB and more are mapped and unmapped directly (process-wide).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn return_large_blocks_to_the_system() {
+    // SAFETY: mallopt only changes an allocator tunable; it is safe to call at any time.
+    let _ = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024) };
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn return_large_blocks_to_the_system() {}
 
 impl TextToSpeech for PiperTts {
     fn synthesize(&mut self, text: &str, pace: Pace) -> Result<Pcm, TtsError> {
