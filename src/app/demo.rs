@@ -196,16 +196,22 @@ fn scenario_audio(dir: &Path, lines: &[&str]) -> anyhow::Result<Vec<f32>> {
     Ok(out)
 }
 
+/// Where the .deb installs the customer recordings.
+const INSTALLED_FIXTURES: &str = "/usr/share/attune/demo";
+
+/// The customer recordings: the source checkout's, else the installed package's.
 fn fixtures_dir() -> anyhow::Result<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo");
-    if dir.is_dir() {
-        Ok(dir)
-    } else {
-        Err(anyhow!(
-            "the demo recordings are not at {} (run attune demo from a source checkout)",
-            dir.display()
-        ))
-    }
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo");
+    [checkout.clone(), PathBuf::from(INSTALLED_FIXTURES)]
+        .into_iter()
+        .find(|d| d.join(SCENARIOS[0].lines[0]).is_file())
+        .ok_or_else(|| {
+            anyhow!(
+                "the demo recordings are neither at {} nor at {INSTALLED_FIXTURES} \
+                 (run attune demo from a source checkout, or reinstall the attune package)",
+                checkout.display()
+            )
+        })
 }
 
 fn free_loopback_port() -> anyhow::Result<SocketAddr> {
