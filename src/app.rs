@@ -211,6 +211,7 @@ pub fn run(
     let (play_tx, play_rx) = sync_channel(PLAY_QUEUE);
 
     let brain_input_name = input.describe();
+    let offers = crate::stt::Offers::default();
     let listener = listen::Listener {
         input,
         vad,
@@ -221,6 +222,7 @@ pub fn run(
         activity: activity.clone(),
         to_brain: brain_tx.clone(),
         to_understand: utt_tx,
+        offers: offers.clone(),
         shutdown: stop.clone(),
         retry_max: Duration::from_secs(u64::from(config.audio.device_retry_max_s)),
     };
@@ -228,6 +230,7 @@ pub fn run(
         stt,
         stress,
         from_listener: utt_rx,
+        offers,
         to_brain: brain_tx.clone(),
     };
     let mut policy = config.escalation.clone();

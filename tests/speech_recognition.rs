@@ -7,7 +7,7 @@ mod support;
 
 use attune::audio::{SAMPLE_RATE, read_wav_mono, resample};
 use attune::stt::wer::{normalise, wer_percent};
-use attune::stt::{SpeechToText, SttConfig, WhisperStt};
+use attune::stt::{Offers, SpeechToText, SttConfig, SttError, WhisperStt};
 use std::path::Path;
 use support::{model, test_data};
 
@@ -50,6 +50,36 @@ fn wer(stt: &mut WhisperStt, clips: &[(String, Vec<f32>)]) -> f64 {
             .zip(&hyps)
             .map(|((r, _), h)| (r.as_str(), h.as_str())),
     )
+}
+
+/// The customer went on talking: an early transcription stops part-way (whisper.cpp is told
+/// after its encoder), and the same recogniser then transcribes normally.
+#[test]
+fn a_stale_transcription_stops_and_the_recogniser_carries_on() {
+    let clip = audio(&support::repo_file("tests/fixtures/demo/04-distressed.wav"));
+    let mut stt = stt("ggml-tiny.en-q8_0.bin", false);
+    let expected = stt.transcribe(&clip).expect("transcribe").text;
+    assert!(expected.contains("waiting for an hour"), "{expected}");
+
+    let offers = Offers::default();
+    let offer = offers.supersede();
+    let stale = offers.stale_check(offer);
+    let listener = offers.clone();
+    let speaks_again = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        listener.supersede();
+    });
+    let stopped = stt.transcribe_unless_stale(&clip, stale.clone());
+    speaks_again.join().expect("listener");
+    assert!(matches!(stopped, Err(SttError::Cancelled)), "{stopped:?}");
+    let already = stt.transcribe_unless_stale(&clip, stale);
+    assert!(matches!(already, Err(SttError::Cancelled)), "{already:?}");
+
+    let current = offers.stale_check(offers.latest());
+    let again = stt
+        .transcribe_unless_stale(&clip, current)
+        .expect("transcribe");
+    assert_eq!(again.text, expected);
 }
 
 #[test]

@@ -26,7 +26,7 @@ fn utterances(vad: &mut SileroVad, audio: &[f32]) -> Vec<(usize, usize)> {
             match s {
                 Segment::Started => start = i * FRAME_SAMPLES,
                 Segment::Ended(_) => found.push((start, (i + 1) * FRAME_SAMPLES)),
-                Segment::Discarded | Segment::Paused(_) => {}
+                Segment::Discarded | Segment::Paused(_) | Segment::Resumed => {}
             }
         }
     }

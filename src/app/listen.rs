@@ -4,6 +4,7 @@ use super::understand::Utterance;
 use super::{Activity, BrainMsg};
 use crate::audio::{AudioInput, Clock};
 use crate::shutdown::Shutdown;
+use crate::stt::Offers;
 use crate::vad::{Segment, Segmenter, VadConfig, VoiceDetector, gated_probability};
 use std::sync::mpsc::SyncSender;
 use std::time::{Duration, Instant};
@@ -20,6 +21,8 @@ pub(super) struct Listener {
     pub activity: Activity,
     pub to_brain: SyncSender<BrainMsg>,
     pub to_understand: SyncSender<Utterance>,
+    /// Numbers the early offers; moving it on stops a stale early transcription.
+    pub offers: Offers,
     pub shutdown: Shutdown,
     pub retry_max: Duration,
 }
@@ -81,7 +84,13 @@ impl Listener {
             Segment::Paused(audio) => {
                 // Only a head start: when the understanding thread is busy it is not worth
                 // queueing (and never worth blocking the microphone for).
-                let _ = self.to_understand.try_send(Utterance::Early(audio));
+                let offer = self.offers.supersede();
+                let _ = self
+                    .to_understand
+                    .try_send(Utterance::Early { audio, offer });
+            }
+            Segment::Resumed => {
+                self.offers.supersede();
             }
             Segment::Ended(audio) => {
                 let ended_at = Instant::now();

@@ -2,11 +2,12 @@
 //!
 //! Transcription may start early, 96 ms into a pause: if the pause turns out to be the end
 //! of the turn the audio is the same, so the early transcript is used and most of the
-//! recogniser's time hides inside the hangover.
+//! recogniser's time hides inside the hangover. If the customer speaks again instead, the
+//! early transcription is stopped part-way, so the turn's own is not kept waiting.
 
 use super::{BrainMsg, TurnGuard};
 use crate::stress::StressClassifier;
-use crate::stt::SpeechToText;
+use crate::stt::{Offers, SpeechToText, SttError};
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,11 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 pub(super) enum Utterance {
     /// Speech so far, at the start of a pause that may or may not end the turn.
-    Early(Vec<f32>),
+    Early {
+        audio: Vec<f32>,
+        /// Its number in [`Offers`]: stale once the listener moves the count on.
+        offer: u64,
+    },
     /// A finished turn.
     Final {
         audio: Vec<f32>,
@@ -29,6 +34,7 @@ pub(super) struct Understander {
     pub stt: Box<dyn SpeechToText>,
     pub stress: Box<dyn StressClassifier>,
     pub from_listener: Receiver<Utterance>,
+    pub offers: Offers,
     pub to_brain: SyncSender<BrainMsg>,
 }
 
@@ -65,19 +71,13 @@ impl Understander {
                 break;
             };
             match work {
-                Utterance::Early(audio) => {
+                Utterance::Early { audio, offer } => {
                     // Something newer is already waiting: this offer is out of date.
                     if let Ok(newer) = self.from_listener.try_recv() {
                         next = Some(newer);
                         continue;
                     }
-                    let t0 = Instant::now();
-                    let text = self.transcribe(&audio);
-                    early = Some(Early {
-                        audio,
-                        text,
-                        took: t0.elapsed(),
-                    });
+                    early = self.transcribe_early(audio, offer);
                 }
                 Utterance::Final {
                     audio,
@@ -90,6 +90,29 @@ impl Understander {
                         break;
                     }
                 }
+            }
+        }
+    }
+
+    /// The early transcript, or nothing when the customer spoke again before it was done.
+    fn transcribe_early(&mut self, audio: Vec<f32>, offer: u64) -> Option<Early> {
+        let t0 = Instant::now();
+        match self
+            .stt
+            .transcribe_unless_stale(&audio, self.offers.stale_check(offer))
+        {
+            Ok(t) => Some(Early {
+                audio,
+                text: t.text,
+                took: t0.elapsed(),
+            }),
+            Err(SttError::Cancelled) => {
+                tracing::debug!(after = ?t0.elapsed(), "early transcription stopped: the customer went on");
+                None
+            }
+            Err(e) => {
+                tracing::error!("speech-to-text failed: {e}");
+                None
             }
         }
     }

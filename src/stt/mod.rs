@@ -6,6 +6,8 @@ mod whisper;
 pub use whisper::WhisperStt;
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use thiserror::Error;
 
@@ -25,6 +27,49 @@ pub enum SttError {
     /// Decoding failed.
     #[error("transcription failed: {0}")]
     Decode(String),
+    /// The transcript was no longer wanted and decoding stopped part-way.
+    #[error("transcription cancelled")]
+    Cancelled,
+}
+
+/// Says when an early transcription has gone stale: the customer spoke again, so the
+/// utterance it was started for will never be the turn. Shared between the thread that
+/// offers work (which moves the counter on) and the recogniser (which checks it).
+#[derive(Debug, Clone, Default)]
+pub struct Offers(Arc<AtomicU64>);
+
+impl Offers {
+    /// Supersedes every earlier offer; returns the new one's number.
+    pub fn supersede(&self) -> u64 {
+        self.0.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    /// The latest offer's number.
+    pub fn latest(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// A check that turns true once offer `number` has been superseded.
+    pub fn stale_check(&self, number: u64) -> Stale {
+        Stale {
+            offers: self.clone(),
+            number,
+        }
+    }
+}
+
+/// Whether one offer has been superseded (see [`Offers`]).
+#[derive(Debug, Clone)]
+pub struct Stale {
+    offers: Offers,
+    number: u64,
+}
+
+impl Stale {
+    /// True once a newer offer exists.
+    pub fn is_stale(&self) -> bool {
+        self.offers.latest() != self.number
+    }
 }
 
 /// The text of one utterance.
@@ -42,6 +87,17 @@ pub struct Transcript {
 pub trait SpeechToText: Send {
     /// Transcribes `audio`.
     fn transcribe(&mut self, audio: &[f32]) -> Result<Transcript, SttError>;
+
+    /// Transcribes `audio` unless `stale` turns true first ([`SttError::Cancelled`]).
+    /// Recognisers that cannot stop part-way finish the work.
+    fn transcribe_unless_stale(
+        &mut self,
+        audio: &[f32],
+        stale: Stale,
+    ) -> Result<Transcript, SttError> {
+        let _ = stale;
+        self.transcribe(audio)
+    }
 }
 
 /// The `[stt]` section.

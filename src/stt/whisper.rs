@@ -6,7 +6,7 @@
 //! text is checked for repetition and implausible length, and a failed check falls back to
 //! the full window.
 
-use super::{SpeechToText, SttConfig, SttError, Transcript};
+use super::{SpeechToText, Stale, SttConfig, SttError, Transcript};
 use crate::audio::SAMPLE_RATE;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -96,9 +96,53 @@ impl WhisperStt {
         audio: &[f32],
         audio_ctx: i32,
         max_tokens: i32,
+        stale: Option<&Stale>,
     ) -> Result<Decode, SttError> {
         let params = params(&self.cfg, &self.prompt, audio_ctx, max_tokens);
-        decode(&mut self.state, params, audio, &self.path)
+        decode(&mut self.state, params, audio, &self.path, stale)
+    }
+
+    /// Both [`SpeechToText`] entry points: the guarded decode, stoppable when `stale` is given.
+    fn transcribe_guarded(
+        &mut self,
+        audio: &[f32],
+        stale: Option<&Stale>,
+    ) -> Result<Transcript, SttError> {
+        let t0 = Instant::now();
+        let seconds = audio.len() as f32 / SAMPLE_RATE as f32;
+        // whisper.cpp rejects clips under a second; silence-pad short ones.
+        let padded;
+        let audio = if audio.len() < SAMPLE_RATE as usize + SAMPLE_RATE as usize / 10 {
+            let mut v = audio.to_vec();
+            v.resize(SAMPLE_RATE as usize * 11 / 10, 0.0);
+            padded = v;
+            &padded[..]
+        } else {
+            audio
+        };
+        let use_scaled = self.cfg.scale_audio_ctx && !self.full_window;
+        let ctx = if use_scaled { scaled_ctx(seconds) } else { 0 };
+        let mut d = self.decode(audio, ctx, token_cap(seconds), stale)?;
+        if ctx != 0 && looks_runaway(&d.text, seconds) {
+            tracing::debug!(
+                ctx,
+                "scaled context looped; decoding again with the full window"
+            );
+            d = self.decode(audio, 0, token_cap(seconds), stale)?;
+        }
+        if is_hallucination(&d, self.cfg.no_speech_threshold) {
+            tracing::debug!(
+                no_speech = d.no_speech,
+                p = d.mean_token_p,
+                "dropped text heard on non-speech"
+            );
+            d.text.clear();
+        }
+        Ok(Transcript {
+            text: d.text,
+            no_speech_prob: d.no_speech,
+            elapsed: t0.elapsed(),
+        })
     }
 }
 
@@ -131,15 +175,41 @@ fn params<'a>(
     p
 }
 
+/// whisper.cpp's abort hook: true stops the decode after the encoder or the next token.
+unsafe extern "C" fn abort_when_stale(data: *mut std::ffi::c_void) -> bool {
+    // SAFETY: `decode` points `data` at a `Stale` it borrows for the whole `full` call, and
+    // `Stale` only reads an atomic, so calls from whisper's worker threads are fine too.
+    let stale = unsafe { &*(data as *const Stale) };
+    stale.is_stale()
+}
+
 fn decode(
     state: &mut WhisperState,
-    params: FullParams<'_, '_>,
+    mut params: FullParams<'_, '_>,
     audio: &[f32],
     path: &Path,
+    stale: Option<&Stale>,
 ) -> Result<Decode, SttError> {
-    state
-        .full(params, audio)
-        .map_err(|e| SttError::Decode(format!("{}: {e}", path.display())))?;
+    if let Some(stale) = stale {
+        if stale.is_stale() {
+            return Err(SttError::Cancelled);
+        }
+        // SAFETY: the callback only reads through the pointer, and `stale` outlives `full`
+        // below, the only call that can invoke it. (whisper-rs's safe variant is not used:
+        // its trampoline casts the boxed closure to the wrong type.)
+        unsafe {
+            params.set_abort_callback(Some(abort_when_stale));
+            params.set_abort_callback_user_data(stale as *const Stale as *mut std::ffi::c_void);
+        }
+    }
+    // whisper.cpp asks after the encoder and after each token, and fails the call when told
+    // to stop; a decode that finished anyway is kept.
+    if let Err(e) = state.full(params, audio) {
+        if stale.is_some_and(Stale::is_stale) {
+            return Err(SttError::Cancelled);
+        }
+        return Err(SttError::Decode(format!("{}: {e}", path.display())));
+    }
     let mut out = Decode {
         no_speech: 0.0,
         mean_token_p: 1.0,
@@ -245,41 +315,15 @@ fn is_hallucination(d: &Decode, no_speech_threshold: f32) -> bool {
 
 impl SpeechToText for WhisperStt {
     fn transcribe(&mut self, audio: &[f32]) -> Result<Transcript, SttError> {
-        let t0 = Instant::now();
-        let seconds = audio.len() as f32 / SAMPLE_RATE as f32;
-        // whisper.cpp rejects clips under a second; silence-pad short ones.
-        let padded;
-        let audio = if audio.len() < SAMPLE_RATE as usize + SAMPLE_RATE as usize / 10 {
-            let mut v = audio.to_vec();
-            v.resize(SAMPLE_RATE as usize * 11 / 10, 0.0);
-            padded = v;
-            &padded[..]
-        } else {
-            audio
-        };
-        let use_scaled = self.cfg.scale_audio_ctx && !self.full_window;
-        let ctx = if use_scaled { scaled_ctx(seconds) } else { 0 };
-        let mut d = self.decode(audio, ctx, token_cap(seconds))?;
-        if ctx != 0 && looks_runaway(&d.text, seconds) {
-            tracing::debug!(
-                ctx,
-                "scaled context looped; decoding again with the full window"
-            );
-            d = self.decode(audio, 0, token_cap(seconds))?;
-        }
-        if is_hallucination(&d, self.cfg.no_speech_threshold) {
-            tracing::debug!(
-                no_speech = d.no_speech,
-                p = d.mean_token_p,
-                "dropped text heard on non-speech"
-            );
-            d.text.clear();
-        }
-        Ok(Transcript {
-            text: d.text,
-            no_speech_prob: d.no_speech,
-            elapsed: t0.elapsed(),
-        })
+        self.transcribe_guarded(audio, None)
+    }
+
+    fn transcribe_unless_stale(
+        &mut self,
+        audio: &[f32],
+        stale: Stale,
+    ) -> Result<Transcript, SttError> {
+        self.transcribe_guarded(audio, Some(&stale))
     }
 }
 

@@ -107,6 +107,8 @@ pub enum Segment {
     /// A pause began: the utterance as it would end if the pause lasts the hangover. A later
     /// `Ended` with the same audio means nobody spoke in between.
     Paused(Vec<f32>),
+    /// Speech came back after a `Paused`: that offer will not be the turn.
+    Resumed,
 }
 
 /// Trailing silence kept at the end of an utterance (the recogniser needs a little; whisper
@@ -133,6 +135,8 @@ struct Speech {
     audio: Vec<f32>,
     frames: usize,
     silent_run: usize,
+    /// A `Paused` went out for this pause.
+    offered: bool,
 }
 
 impl Segmenter {
@@ -198,6 +202,7 @@ impl Segmenter {
             audio,
             frames,
             silent_run: 0,
+            offered: false,
         });
         vec![Segment::Started]
     }
@@ -207,9 +212,13 @@ impl Segmenter {
         speech.frames += 1;
         // Hysteresis: once speaking, only a clearly lower probability counts as silence.
         let release = (self.cfg.threshold - 0.15).max(0.05);
+        let mut out = Vec::new();
         speech.silent_run = if prob < release {
             speech.silent_run + 1
         } else {
+            if std::mem::take(&mut speech.offered) {
+                out.push(Segment::Resumed);
+            }
             0
         };
         if speech.silent_run >= frames_for(self.cfg.hangover_ms) {
@@ -226,14 +235,15 @@ impl Segmenter {
                 audio: Vec::new(),
                 frames: 0,
                 silent_run: 0,
+                offered: false,
             });
-            return vec![done, Segment::Started];
+            out.extend([done, Segment::Started]);
+            return out;
         }
-        let out = if early {
-            vec![Segment::Paused(speech.audio.clone())]
-        } else {
-            Vec::new()
-        };
+        if early {
+            speech.offered = true;
+            out.push(Segment::Paused(speech.audio.clone()));
+        }
         self.speech = Some(speech);
         out
     }
@@ -273,7 +283,7 @@ mod tests {
 
     fn without_pauses(out: Vec<Segment>) -> Vec<Segment> {
         out.into_iter()
-            .filter(|s| !matches!(s, Segment::Paused(_)))
+            .filter(|s| !matches!(s, Segment::Paused(_) | Segment::Resumed))
             .collect()
     }
 
@@ -324,6 +334,27 @@ mod tests {
         assert_eq!(early.len(), 2, "one offer per pause");
         assert_ne!(early[0], last);
         assert_eq!(early[1], last);
+        let kinds: Vec<&str> = out
+            .iter()
+            .map(|s| match s {
+                Segment::Started => "started",
+                Segment::Paused(_) => "paused",
+                Segment::Resumed => "resumed",
+                Segment::Ended(_) => "ended",
+                Segment::Discarded => "discarded",
+            })
+            .collect();
+        assert_eq!(kinds, ["started", "paused", "resumed", "paused", "ended"]);
+    }
+
+    #[test]
+    fn a_breath_too_short_for_an_offer_is_not_a_resumption() {
+        let mut seg = Segmenter::new(VadConfig::default());
+        let mut probs = vec![0.9; 40];
+        probs.extend(vec![0.0; ms_to_frames(TRAILING_KEEP_MS) - 1]);
+        probs.extend(vec![0.9; 20]);
+        let out = run(&mut seg, &probs);
+        assert_eq!(out, vec![Segment::Started], "{out:?}");
     }
 
     #[test]
