@@ -67,6 +67,7 @@ impl WhisperStt {
         };
         crate::stt::check_ggml_file(path).map_err(fail)?;
         whisper_rs::install_logging_hooks();
+        install_whisper_log();
         let ctx = WhisperContext::new_with_params(path, WhisperContextParameters::default())
             .map_err(|e| {
                 fail(format!(
@@ -173,6 +174,40 @@ fn params<'a>(
         p.set_initial_prompt(prompt);
     }
     p
+}
+
+/// Routes whisper.cpp's own log to tracing, like whisper-rs's hook (still used for ggml's),
+/// except that a decode stopped on purpose is not reported as an error.
+fn install_whisper_log() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    // SAFETY: the callback is a plain function that lives for the whole program.
+    INSTALL.call_once(|| unsafe {
+        whisper_rs::whisper_rs_sys::whisper_log_set(Some(whisper_log), std::ptr::null_mut());
+    });
+}
+
+unsafe extern "C" fn whisper_log(
+    level: whisper_rs::whisper_rs_sys::ggml_log_level,
+    text: *const std::ffi::c_char,
+    _: *mut std::ffi::c_void,
+) {
+    if text.is_null() {
+        return;
+    }
+    // SAFETY: whisper.cpp passes a NUL-terminated string that lives for the call.
+    let text = unsafe { std::ffi::CStr::from_ptr(text) }.to_string_lossy();
+    let text = text.trim();
+    // whisper.cpp says this when the abort hook stops it; a real failure comes back as an
+    // error that the caller reports with the model's name.
+    let stopped = text.ends_with("failed to encode") || text.ends_with("failed to decode");
+    match whisper_rs::GGMLLogLevel::from(level) {
+        whisper_rs::GGMLLogLevel::Error if !stopped => {
+            tracing::error!(target: "whisper_rs", "{text}")
+        }
+        whisper_rs::GGMLLogLevel::Warn => tracing::warn!(target: "whisper_rs", "{text}"),
+        whisper_rs::GGMLLogLevel::Info => tracing::info!(target: "whisper_rs", "{text}"),
+        _ => tracing::debug!(target: "whisper_rs", "{text}"),
+    }
 }
 
 /// whisper.cpp's abort hook: true stops the decode after the encoder or the next token.
