@@ -24,32 +24,72 @@ fn last_json(stdout: &str) -> serde_json::Value {
     serde_json::from_str(line).expect("last line is JSON")
 }
 
+/// The kiosk's voice and a recogniser to hear it with.
+struct Listening {
+    voice: attune::tts::PiperTts,
+    stt: attune::stt::WhisperStt,
+}
+
+impl Listening {
+    fn new(tts: &attune::tts::TtsConfig) -> Self {
+        use attune::stt::{SttConfig, WhisperStt};
+        let models = attune::config::default_models_dir();
+        let ort = attune::models::onnxruntime_path(&models).expect("onnxruntime for this machine");
+        let voice =
+            attune::tts::PiperTts::load(&support::model("piper/en_US-joe-medium.onnx"), &ort, tts)
+                .expect("voice");
+        let stt = WhisperStt::load(
+            &support::model("ggml-tiny.en-q8_0.bin"),
+            &SttConfig::default(),
+            String::new(),
+        )
+        .expect("whisper");
+        Self { voice, stt }
+    }
+
+    /// Says `text` sentence by sentence, as the kiosk does, and returns what was heard back.
+    fn say_and_hear(&mut self, text: &str) -> String {
+        use attune::audio::{SAMPLE_RATE, resample};
+        use attune::conversation::Pace;
+        use attune::stt::SpeechToText;
+        use attune::tts::TextToSpeech;
+        let mut heard = String::new();
+        for sentence in attune::tts::split_sentences(text) {
+            let pcm = self
+                .voice
+                .synthesize(&sentence, Pace::Normal)
+                .expect("synthesize");
+            let audio = resample(&pcm.samples, pcm.sample_rate, SAMPLE_RATE).expect("resample");
+            heard.push_str(&self.stt.transcribe(&audio).expect("transcribe").text);
+            heard.push(' ');
+        }
+        heard
+    }
+
+    /// Word errors and reference words over `texts`, each reported when hard to hear.
+    fn errors(&mut self, texts: &[String]) -> (usize, usize) {
+        let (mut errors, mut words) = (0, 0);
+        for text in texts {
+            let heard = self.say_and_hear(text);
+            let (e, n) = word_errors(text, &heard);
+            if e * 5 > n {
+                eprintln!("hard to hear ({e}/{n}): {text:?} -> {heard:?}");
+            }
+            errors += e;
+            words += n;
+        }
+        (errors, words)
+    }
+}
+
 /// Everything the kiosk says in the example set-up: each knowledge-base answer and the fixed
 /// phrases, synthesised by Piper sentence by sentence as the kiosk speaks them, and transcribed
 /// back by whisper. Piper's voice samples noise, so the figure moves by a point or two per run.
 #[test]
 fn synthesised_speech_is_intelligible() {
-    use attune::audio::{SAMPLE_RATE, resample};
-    use attune::conversation::{Pace, Phrases};
-    use attune::stt::{SpeechToText, SttConfig, WhisperStt};
-    use attune::tts::{PiperTts, TextToSpeech, TtsConfig};
-    let models = attune::config::default_models_dir();
-    let ort = attune::models::onnxruntime_path(&models).expect("onnxruntime for this machine");
-    let mut voice = PiperTts::load(
-        &support::model("piper/en_US-joe-medium.onnx"),
-        &ort,
-        &TtsConfig::default(),
-    )
-    .expect("voice");
-    let mut stt = WhisperStt::load(
-        &support::model("ggml-tiny.en-q8_0.bin"),
-        &SttConfig::default(),
-        String::new(),
-    )
-    .expect("whisper");
     let kb = attune::knowledge::KnowledgeBase::load(support::repo_file("systemd/knowledge.toml"))
         .expect("kb");
-    let phrases = Phrases::default();
+    let phrases = attune::conversation::Phrases::default();
     let mut texts: Vec<String> = kb
         .intents()
         .iter()
@@ -60,24 +100,7 @@ fn synthesised_speech_is_intelligible() {
         phrases.calling_distress.clone(),
         phrases.stay_with_you.clone(),
     ]);
-    let (mut errors, mut words) = (0, 0);
-    for text in &texts {
-        let mut heard = String::new();
-        for sentence in attune::tts::split_sentences(text) {
-            let pcm = voice
-                .synthesize(&sentence, Pace::Normal)
-                .expect("synthesize");
-            let audio = resample(&pcm.samples, pcm.sample_rate, SAMPLE_RATE).expect("resample");
-            heard.push_str(&stt.transcribe(&audio).expect("transcribe").text);
-            heard.push(' ');
-        }
-        let (e, n) = word_errors(text, &heard);
-        if e * 5 > n {
-            eprintln!("hard to hear ({e}/{n}): {text:?} -> {heard:?}");
-        }
-        errors += e;
-        words += n;
-    }
+    let (errors, words) = Listening::new(&attune::tts::TtsConfig::default()).errors(&texts);
     let accuracy = 100.0 * (words - errors.min(words)) as f64 / words as f64;
     eprintln!(
         "{} replies, {words} words: {accuracy:.1}% heard back",
@@ -92,39 +115,14 @@ fn synthesised_speech_is_intelligible() {
 /// `[tts] low_memory` gives up ONNX Runtime's arena, not the voice: the words still come back.
 #[test]
 fn a_low_memory_voice_says_the_same_words() {
-    use attune::audio::{SAMPLE_RATE, resample};
-    use attune::conversation::Pace;
-    use attune::stt::{SpeechToText, SttConfig, WhisperStt};
-    use attune::tts::{PiperTts, TextToSpeech, TtsConfig};
-    let models = attune::config::default_models_dir();
-    let ort = attune::models::onnxruntime_path(&models).expect("onnxruntime for this machine");
-    let cfg = TtsConfig {
+    let cfg = attune::tts::TtsConfig {
         low_memory: true,
-        ..TtsConfig::default()
+        ..Default::default()
     };
-    let mut voice =
-        PiperTts::load(&support::model("piper/en_US-joe-medium.onnx"), &ort, &cfg).expect("voice");
-    let mut stt = WhisperStt::load(
-        &support::model("ggml-tiny.en-q8_0.bin"),
-        &SttConfig::default(),
-        String::new(),
-    )
-    .expect("whisper");
     let text = "The ticket office is next to the main entrance. It is open from six in the morning \
                 until eight in the evening, every day. Someone is coming to help you now. Please \
                 stay where you are, and I will stay with you.";
-    let (mut errors, mut words) = (0, 0);
-    for sentence in attune::tts::split_sentences(text) {
-        let pcm = voice
-            .synthesize(&sentence, Pace::Normal)
-            .expect("synthesize");
-        let audio = resample(&pcm.samples, pcm.sample_rate, SAMPLE_RATE).expect("resample");
-        let heard = stt.transcribe(&audio).expect("transcribe").text;
-        let (e, n) = word_errors(&sentence, &heard);
-        eprintln!("{sentence:?} -> {heard:?}");
-        errors += e;
-        words += n;
-    }
+    let (errors, words) = Listening::new(&cfg).errors(&[text.to_string()]);
     assert!(
         errors * 10 <= words,
         "{errors} of {words} words lost in low-memory mode"

@@ -249,7 +249,7 @@ fn voice_to_voice(
 }
 
 fn bench_alert(cfg: &Config) -> anyhow::Result<serde_json::Value> {
-    let broker = EmbeddedBroker::start(free_local_addr()?)?;
+    let broker = EmbeddedBroker::start(super::build::free_loopback_addr()?)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -393,12 +393,6 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
     }
     let i = ((sorted.len() - 1) as f64 * q).round() as usize;
     sorted[i.min(sorted.len() - 1)]
-}
-
-/// A loopback address with a port nobody is listening on.
-pub(super) fn free_local_addr() -> anyhow::Result<std::net::SocketAddr> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?)
 }
 
 /// The process's peak resident memory so far, in MB.

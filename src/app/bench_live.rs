@@ -4,8 +4,7 @@
 //! the baseline configuration (full-window speech-to-text, whole-reply synthesis, 0.7 s
 //! hangover, no early transcription).
 
-use super::bench::free_local_addr;
-use super::build;
+use super::build::{self, free_loopback_addr};
 use crate::audio::{Clock, NullOutput, SAMPLE_RATE, WavInput};
 use crate::config::Config;
 use crate::latency::{TurnLatency, percentile};
@@ -42,11 +41,14 @@ pub(super) fn voice_to_voice(
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let audio = customer(&chosen);
     // Each run starts its own embedded broker (a running broker thread is never stopped).
-    let runs =
-        run_live(&live_config(cfg, &dir, free_local_addr()?, false), &audio).and_then(|ours| {
-            let base = run_live(&live_config(cfg, &dir, free_local_addr()?, true), &audio)?;
-            Ok((ours, base))
-        });
+    let runs = run_live(
+        &live_config(cfg, &dir, free_loopback_addr()?, false),
+        &audio,
+    )
+    .and_then(|ours| {
+        let base = run_live(&live_config(cfg, &dir, free_loopback_addr()?, true), &audio)?;
+        Ok((ours, base))
+    });
     let _ = std::fs::remove_dir_all(&dir);
     let (ours, base) = runs?;
     let (p50, p95) = v2v(&ours.latencies);

@@ -230,3 +230,9 @@ pub(super) fn prompt(kb: &KnowledgeBase) -> String {
     }
     out
 }
+
+/// A loopback address whose port nobody is listening on, for a private embedded broker.
+pub(super) fn free_loopback_addr() -> anyhow::Result<std::net::SocketAddr> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?)
+}

@@ -11,7 +11,6 @@ use crate::audio::{Clock, SAMPLE_RATE, WavInput, WavOutput, read_wav_mono, resam
 use crate::config::Config;
 use crate::shutdown::Shutdown;
 use anyhow::{Context, anyhow};
-use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -57,7 +56,7 @@ pub(super) fn demo(out_dir: &Path, real_time: bool) -> anyhow::Result<ExitCode> 
     config.kiosk.state_dir = out_dir.join("state");
     // A fresh outbox each demo: old alerts from an earlier demo would be re-sent.
     let _ = std::fs::remove_dir_all(&config.kiosk.state_dir);
-    let broker = EmbeddedBroker::start(free_loopback_port()?)?;
+    let broker = EmbeddedBroker::start(build::free_loopback_addr()?)?;
     config.mqtt.url = broker.url();
     println!(
         "attune demo: embedded MQTT broker at {}; replies are written to {}\n",
@@ -212,9 +211,4 @@ fn fixtures_dir() -> anyhow::Result<PathBuf> {
                 checkout.display()
             )
         })
-}
-
-fn free_loopback_port() -> anyhow::Result<SocketAddr> {
-    let l = TcpListener::bind("127.0.0.1:0")?;
-    Ok(l.local_addr()?)
 }

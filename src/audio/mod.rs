@@ -28,6 +28,16 @@ pub const SAMPLE_RATE: u32 = 16_000;
 /// Samples per frame: 32 ms at 16 kHz, the frame Silero VAD takes.
 pub const FRAME_SAMPLES: usize = 512;
 
+/// A sample in -1..=1 as 16-bit PCM (clipped), as WAV files and compact caches store it.
+pub fn to_i16(sample: f32) -> i16 {
+    (sample.clamp(-1.0, 1.0) * f32::from(i16::MAX)) as i16
+}
+
+/// A 16-bit PCM sample back in -1..=1 (the inverse of [`to_i16`]).
+pub fn from_i16(sample: i16) -> f32 {
+    f32::from(sample) / f32::from(i16::MAX)
+}
+
 /// Mono audio at a stated rate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pcm {
@@ -175,5 +185,19 @@ impl AudioConfig {
             ));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_survive_16_bit_and_clip() {
+        for s in [-1.0, -0.5, 0.0, 0.25, 1.0] {
+            assert!((from_i16(to_i16(s)) - s).abs() < 1e-4, "{s}");
+        }
+        assert_eq!(to_i16(1.7), i16::MAX);
+        assert_eq!(to_i16(-1.7), -i16::MAX);
     }
 }

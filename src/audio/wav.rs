@@ -58,8 +58,7 @@ pub fn write_wav_mono(path: &Path, samples: &[f32], sample_rate: u32) -> Result<
     };
     let mut w = WavWriter::create(path, spec).map_err(err)?;
     for s in samples {
-        w.write_sample((s.clamp(-1.0, 1.0) * 32767.0) as i16)
-            .map_err(err)?;
+        w.write_sample(super::to_i16(*s)).map_err(err)?;
     }
     w.finalize().map_err(err)
 }

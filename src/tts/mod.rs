@@ -4,7 +4,7 @@ mod piper;
 
 pub use piper::{PiperTts, espeak_data_dir};
 
-use crate::audio::Pcm;
+use crate::audio::{self, Pcm};
 use crate::conversation::Pace;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -213,11 +213,7 @@ impl<T: TextToSpeech> CachedTts<T> {
                     continue;
                 }
                 let pcm = inner.synthesize(&sentence, *pace)?;
-                let samples = pcm
-                    .samples
-                    .iter()
-                    .map(|s| (s.clamp(-1.0, 1.0) * f32::from(i16::MAX)) as i16)
-                    .collect();
+                let samples = pcm.samples.iter().map(|&s| audio::to_i16(s)).collect();
                 let cached = Cached {
                     samples,
                     sample_rate: pcm.sample_rate,
@@ -243,11 +239,7 @@ impl<T: TextToSpeech> TextToSpeech for CachedTts<T> {
     fn synthesize(&mut self, text: &str, pace: Pace) -> Result<Pcm, TtsError> {
         match self.cache.get(&(text.to_string(), pace)) {
             Some(c) => Ok(Pcm {
-                samples: c
-                    .samples
-                    .iter()
-                    .map(|&s| f32::from(s) / f32::from(i16::MAX))
-                    .collect(),
+                samples: c.samples.iter().map(|&s| audio::from_i16(s)).collect(),
                 sample_rate: c.sample_rate,
             }),
             None => self.inner.synthesize(text, pace),
