@@ -66,6 +66,9 @@ pub struct Components {
     pub acks: Receiver<StaffAck>,
     /// The FAQ knowledge base.
     pub knowledge: KnowledgeBase,
+    /// Keep every turn for the [`RunReport`] (a recording, the demo, tests). A live kiosk
+    /// keeps nothing, so its memory does not grow with the turns it has heard.
+    pub keep_report: bool,
 }
 
 /// One customer turn as it went, for the demo's printout and for tests.
@@ -201,6 +204,7 @@ pub fn run(
         alerts,
         acks,
         knowledge,
+        keep_report,
     } = components;
     let activity = Activity::default();
     // Stops the listening thread; raised by the brain's end, whatever ended it.
@@ -251,7 +255,8 @@ pub fn run(
         shutdown: shutdown.clone(),
         history: Vec::new(),
         unanswered_run: 0,
-        report: RunReport::default(),
+        report: brain::Recorder::new(keep_report),
+        recent_acks: std::collections::VecDeque::new(),
         ack_grace: Duration::from_secs(config.mqtt.flush_grace_s),
         hangover: config.vad.hangover_waited(),
         timing: None,

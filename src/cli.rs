@@ -115,6 +115,17 @@ pub enum Command {
         /// What the customer said.
         words: String,
     },
+    /// Print what an alert would carry of these words under the configured privacy setting
+    /// (`[privacy] alert_transcript`): phone, card, account numbers and e-mail addresses
+    /// masked by default. Several arguments are redacted as consecutive turns.
+    Redact {
+        /// Configuration file (default: the built-in example, which redacts).
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+        /// What the customer said; one argument per turn.
+        #[arg(required = true)]
+        turns: Vec<String>,
+    },
     /// Measure each stage against a baseline configuration in the same run (full-window
     /// speech-to-text, whole-reply synthesis, 0.7 s hangover, no energy gate).
     Bench {

@@ -123,6 +123,8 @@ pub struct FileCheck {
     pub errors: Vec<String>,
     /// Things to fix before `attune run` (models not fetched yet).
     pub warnings: Vec<String>,
+    /// What the installer must make true outside attune (the site broker's ACL).
+    pub notes: Vec<String>,
 }
 
 impl Config {
@@ -223,6 +225,23 @@ impl Config {
         }
     }
 
+    /// The `[mqtt]` section with its file paths resolved against the config file's directory.
+    pub fn mqtt(&self) -> MqttConfig {
+        let mut m = self.mqtt.clone();
+        for p in [
+            &mut m.ca_file,
+            &mut m.client_cert,
+            &mut m.client_key,
+            &mut m.credentials_file,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *p = self.resolve(p);
+        }
+        m
+    }
+
     /// The state directory (alert outbox), resolved.
     pub fn state_dir(&self) -> PathBuf {
         self.resolve(&self.kiosk.state_dir)
@@ -248,13 +267,37 @@ impl Config {
                 .errors
                 .push(format!("knowledge.file: {} does not exist", kb.display()));
         }
-        for (key, p) in self.mqtt.files() {
-            let p = self.resolve(p);
+        let mqtt = self.mqtt();
+        for (key, p) in mqtt.files() {
             if !p.is_file() {
                 check
                     .errors
                     .push(format!("{key}: {} does not exist", p.display()));
             }
+        }
+        if check.errors.is_empty() {
+            check.errors.extend(crate::alerts::check_mqtt(&mqtt));
+        }
+        match crate::alerts::BrokerUrl::parse(&mqtt.url) {
+            Ok(crate::alerts::BrokerUrl::Embedded(addr)) => {
+                if let Err(e) = crate::alerts::check_address(addr) {
+                    check.errors.push(format!("mqtt.url: {e}"));
+                }
+            }
+            Ok(crate::alerts::BrokerUrl::Remote { .. }) => check.notes.push(format!(
+                "requirement: the site broker must let only staff accounts publish on \
+                 {prefix}/{site}/+/ack and {prefix}/{site}/+/outcome (acknowledgements are \
+                 trusted as they arrive); see the ACL in mosquitto-example.conf{anon}",
+                prefix = mqtt.topic_prefix,
+                site = self.kiosk.site,
+                anon = if mqtt.credentials_file.is_none() && mqtt.client_cert.is_none() {
+                    ". This kiosk logs in anonymously: a broker that admits anonymous clients \
+                     lets anyone acknowledge alerts"
+                } else {
+                    ""
+                }
+            )),
+            Err(_) => {}
         }
         let state = self.state_dir();
         if state.exists() && !state.is_dir() {

@@ -6,7 +6,7 @@
 //! to call staff; `tts` speaks the reply and `alerts` delivers alerts over MQTT through a
 //! durable outbox. `app` is the only place that builds real components and wires them onto
 //! their threads; `config` reads and validates the one configuration file; `cli` is the
-//! command line; `shutdown` turns signals into one orderly stop; `latency` says where a turn's time went.
+//! command line; `shutdown` turns signals into one orderly stop; `latency` says where a turn's time went; `wallclock` gives informational timestamps.
 
 pub mod alerts;
 pub mod app;
@@ -22,3 +22,4 @@ pub mod stress;
 pub mod stt;
 pub mod tts;
 pub mod vad;
+pub mod wallclock;

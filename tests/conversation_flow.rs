@@ -66,6 +66,7 @@ fn converse(turns: &[(f32, f32)], script: &[&str], arousal: f32, fast: bool) -> 
         alerts: Box::new(publisher),
         acks: ack_rx,
         knowledge: KnowledgeBase::load(cfg.resolve(&cfg.knowledge.file)).expect("knowledge base"),
+        keep_report: true,
     };
     let report = run(&cfg, components, &Shutdown::new()).expect("run");
     let recorded = read_wav_mono(&output_path).expect("kiosk recording");
@@ -267,6 +268,7 @@ fn a_lost_microphone_is_reported_on_the_status_topic_and_recovered() {
         alerts: Box::new(publisher),
         acks: ack_rx,
         knowledge: KnowledgeBase::load(cfg.resolve(&cfg.knowledge.file)).expect("knowledge base"),
+        keep_report: true,
     };
     let report = run(&cfg, components, &Shutdown::new()).expect("run");
     let audio: Vec<String> = status

@@ -96,6 +96,7 @@ fn answer_one_question(stream: bool) -> (Vec<Instant>, Instant) {
         alerts,
         acks,
         knowledge: KnowledgeBase::load(cfg.resolve(&cfg.knowledge.file)).expect("knowledge"),
+        keep_report: true,
     };
     let report = run(&cfg, components, &Shutdown::new()).expect("run");
     assert!(

@@ -1,15 +1,26 @@
 //! Alerts to staff: the versioned payload, privacy redaction, and the [`AlertPublisher`]
-//! seam (the MQTT publisher and its durable outbox live in their own files).
+//! seam. The MQTT publisher (`mqtt/`), the embedded broker (`broker/`), the durable outbox,
+//! the broker URL and credentials files live in their own files.
 
 mod broker;
+mod credentials;
 mod mqtt;
 mod outbox;
 mod redact;
+mod state_lock;
+mod url;
 
-pub use broker::EmbeddedBroker;
-pub use mqtt::{LinkReport, MqttPublisher, StaffClient, StatusHandle, StatusInfo};
+pub use broker::{
+    BrokerScope, EmbeddedBroker, KIOSK_CREDENTIALS, STAFF_CREDENTIALS, check_address,
+};
+pub use credentials::Credentials;
+pub use mqtt::{
+    LinkReport, MqttPublisher, Outcome, StaffClient, StatusHandle, StatusInfo, check as check_mqtt,
+};
 pub use outbox::{OpenAlert, Outbox};
-pub use redact::redact;
+pub use redact::{redact, redact_turns};
+pub use state_lock::StateLock;
+pub use url::BrokerUrl;
 
 use crate::conversation::{AlertRequest, Reason, StaffHints, StressLevel, Trend};
 use serde::{Deserialize, Serialize};
@@ -93,9 +104,7 @@ impl Alert {
     ) -> Self {
         let customer_said = match policy {
             TranscriptPolicy::None => None,
-            TranscriptPolicy::Redacted => {
-                Some(request.transcripts.iter().map(|t| redact(t)).collect())
-            }
+            TranscriptPolicy::Redacted => Some(redact_turns(&request.transcripts)),
             TranscriptPolicy::Full => Some(request.transcripts.clone()),
         };
         Self {
@@ -117,9 +126,17 @@ impl Alert {
     }
 }
 
-/// Errors of alert delivery; they name the outbox file or the broker.
+/// Errors of alert delivery; they name the outbox file, the broker or the configuration key.
 #[derive(Debug, Error)]
 pub enum AlertError {
+    /// The configuration (or what it names: a file, an address) cannot work; fix and restart.
+    #[error("{key}: {why}")]
+    Config {
+        /// The configuration key at fault.
+        key: &'static str,
+        /// What is wrong and how to fix it.
+        why: String,
+    },
     /// The durable outbox could not be written or read.
     #[error("alert outbox {path}: {why}")]
     Outbox {
@@ -148,7 +165,8 @@ pub trait AlertPublisher: Send {
     fn raise(&mut self, alert: &Alert) -> Result<(), AlertError>;
     /// Sends an unacknowledged alert again, and to the site supervisor.
     fn realert(&mut self, alert_id: &str, attempt: u32) -> Result<(), AlertError>;
-    /// Tells staff the customer of an open alert has left the kiosk.
+    /// Tells staff the customer of an alert has left the kiosk; an alert staff already
+    /// acknowledged is then finished, an unacknowledged one is still re-sent.
     fn customer_left(&mut self, alert_id: &str) -> Result<(), AlertError>;
     /// Waits up to `grace` for pending alerts to be delivered; returns how many are still
     /// undelivered (they stay in the outbox for the next start).
@@ -193,6 +211,10 @@ pub struct MqttConfig {
     pub home_assistant_discovery: bool,
     /// On shutdown or end of a `wav:` input, wait this long for pending alerts to go out.
     pub flush_grace_s: u64,
+    /// An alert nobody acknowledges within this many seconds is closed as expired.
+    pub alert_max_age_s: u64,
+    /// Names the kiosk may speak in "… is on the way"; empty: any short plain name.
+    pub staff_roster: Vec<String>,
 }
 
 impl Default for MqttConfig {
@@ -208,6 +230,8 @@ impl Default for MqttConfig {
             topic_prefix: "attune".into(),
             home_assistant_discovery: false,
             flush_grace_s: 5,
+            alert_max_age_s: 3600,
+            staff_roster: Vec::new(),
         }
     }
 }
@@ -216,18 +240,8 @@ impl MqttConfig {
     /// Lists every bad value, each with its key (files are checked separately).
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
-        match EmbeddedBroker::address_for(&self.url) {
-            Some(Err(e)) => out.push(format!("mqtt.url: {e}")),
-            Some(Ok(_)) => {}
-            None => {
-                let scheme_ok = self.url.starts_with("mqtt://") || self.url.starts_with("mqtts://");
-                if !scheme_ok || self.url.split("://").nth(1).is_none_or(str::is_empty) {
-                    out.push(format!(
-                        "mqtt.url = {:?} must look like mqtt://host:port, mqtts://host:port or embedded",
-                        self.url
-                    ));
-                }
-            }
+        if let Err(e) = BrokerUrl::parse(&self.url) {
+            out.push(format!("mqtt.url: {e}"));
         }
         if !(5..=300).contains(&self.keep_alive_s) {
             out.push(format!(
@@ -241,14 +255,30 @@ impl MqttConfig {
                 self.flush_grace_s
             ));
         }
+        if !(60..=7 * 86_400).contains(&self.alert_max_age_s) {
+            out.push(format!(
+                "mqtt.alert_max_age_s = {} is out of range 60..=604800",
+                self.alert_max_age_s
+            ));
+        }
         if self.client_cert.is_some() != self.client_key.is_some() {
             out.push("mqtt.client_cert and mqtt.client_key must be given together".into());
         }
-        if self.topic_prefix.is_empty() || self.topic_prefix.contains(['#', '+']) {
-            out.push(format!(
-                "mqtt.topic_prefix = {:?} must be non-empty without # or +",
-                self.topic_prefix
-            ));
+        if let Err(why) = topic_level_path(&self.topic_prefix) {
+            out.push(format!("mqtt.topic_prefix = {:?} {why}", self.topic_prefix));
+        }
+        if self.client_id.len() > 128 || self.client_id.chars().any(char::is_control) {
+            out.push("mqtt.client_id must be at most 128 printable characters".into());
+        }
+        for name in &self.staff_roster {
+            let plain = name
+                .chars()
+                .all(|c| c.is_alphabetic() || c == ' ' || c == '-' || c == '\'');
+            if name.trim().is_empty() || !plain || name.chars().count() > 40 {
+                out.push(format!(
+                    "mqtt.staff_roster: {name:?} must be a name of letters, spaces, - or ' (at most 40)"
+                ));
+            }
         }
         out
     }
@@ -265,4 +295,22 @@ impl MqttConfig {
         .filter_map(|(k, v)| v.as_ref().map(|p| (k, p)))
         .collect()
     }
+}
+
+/// Checks a topic prefix: one or more non-empty levels of printable characters, without
+/// wildcards, not starting with `$` (reserved for brokers).
+fn topic_level_path(prefix: &str) -> Result<(), &'static str> {
+    if prefix.is_empty() || prefix.starts_with('$') {
+        return Err("must be non-empty and not start with $");
+    }
+    if prefix.split('/').any(str::is_empty) {
+        return Err("must not have empty levels (no leading, trailing or double /)");
+    }
+    if prefix
+        .chars()
+        .any(|c| c.is_control() || c == '#' || c == '+')
+    {
+        return Err("must not contain #, + or control characters");
+    }
+    Ok(())
 }

@@ -4,14 +4,22 @@
 //! interval), so an alert stays `pending` here, and is re-sent after every reconnect, until a
 //! member of staff acknowledges it.
 //!
-//! A file SQLite cannot read is moved aside (`outbox.sqlite3.corrupt-<unix seconds>`) and a
-//! fresh outbox is started: a kiosk that cannot call staff at all is worse than one that lost
-//! the alerts of a damaged file.
+//! An alert's life: `pending` (re-sent) until staff acknowledge it (`acked`), then `closed`
+//! when its customer has left, when staff report an outcome, or when nobody acknowledged it
+//! within the maximum age (`closed_why`: customer_gone, resolved, expired). Finished alerts
+//! are pruned after a week, at start and hourly while running.
+//!
+//! The file is created readable by the service user only (it holds what customers said, as
+//! the privacy setting allows). A file SQLite cannot read is moved aside
+//! (`outbox.sqlite3.corrupt-<unix seconds>`) and a fresh outbox is started: a kiosk that
+//! cannot call staff at all is worse than one that lost the alerts of a damaged file.
 
 use super::{Alert, AlertError};
 use crate::conversation::Reason;
+use crate::wallclock::now_ms;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -41,6 +49,13 @@ CREATE TABLE IF NOT EXISTS alerts (
 );
 CREATE INDEX IF NOT EXISTS alerts_state ON alerts (state, seq);
 ";
+
+/// Columns added since the first schema, added to older files on open.
+const ADDED_COLUMNS: [(&str, &str); 3] = [
+    ("closed_why", "TEXT"),
+    ("outcome", "TEXT"),
+    ("outcome_by", "TEXT"),
+];
 
 /// An alert still waiting for staff, as listed on the retained `alerts/active` topic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,15 +98,20 @@ impl Outbox {
     /// cannot be written (read-only, disk full) is an [`AlertError::Outbox`] naming the file.
     pub fn open(state_dir: &Path) -> Result<Outbox, AlertError> {
         let path = state_dir.join(OUTBOX_FILE);
-        std::fs::create_dir_all(state_dir).map_err(|e| {
-            failure(
-                &path,
-                format!(
-                    "cannot create the state directory {}: {e}",
-                    state_dir.display()
-                ),
-            )
-        })?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(state_dir)
+            .map_err(|e| {
+                failure(
+                    &path,
+                    format!(
+                        "cannot create the state directory {}: {e}",
+                        state_dir.display()
+                    ),
+                )
+            })?;
+        create_private(&path).map_err(|e| failure(&path, e))?;
         match Self::open_checked(&path) {
             Ok(outbox) => Ok(outbox),
             Err(OpenFailure::Other(why)) => Err(failure(&path, why)),
@@ -135,12 +155,19 @@ impl Outbox {
             .map_err(classify)?;
         check_integrity(&conn)?;
         conn.execute_batch(SCHEMA).map_err(classify)?;
+        add_columns(&conn).map_err(classify)?;
         let outbox = Outbox {
             conn,
             path: path.to_path_buf(),
         };
         outbox.prune_finished().map_err(classify)?;
         Ok(outbox)
+    }
+
+    /// Deletes alerts finished more than a week ago.
+    pub fn prune(&self) -> Result<(), AlertError> {
+        self.prune_finished()
+            .map_err(|e| self.error("cannot prune finished alerts", e))
     }
 
     fn prune_finished(&self) -> rusqlite::Result<()> {
@@ -243,18 +270,58 @@ impl Outbox {
         self.contains(alert_id)
     }
 
-    /// Gives up on an alert without a staff acknowledgement (it is no longer re-sent).
-    /// Returns whether it was pending.
-    pub fn close(&mut self, alert_id: &str) -> Result<bool, AlertError> {
+    /// Finishes an alert that is pending or acknowledged: it is no longer re-sent, and is
+    /// pruned after a week. `why`: customer_gone, resolved or expired. Returns whether it was
+    /// still open.
+    pub fn finish(
+        &mut self,
+        alert_id: &str,
+        why: &str,
+        outcome: Option<&str>,
+    ) -> Result<bool, AlertError> {
         let changed = self
             .conn
             .execute(
-                "UPDATE alerts SET state = 'closed', finished_ms = ?2
-                 WHERE alert_id = ?1 AND state = 'pending'",
-                params![alert_id, now_ms() as i64],
+                "UPDATE alerts SET state = 'closed', closed_why = ?2,
+                        outcome = COALESCE(?3, outcome), finished_ms = ?4
+                 WHERE alert_id = ?1 AND state IN ('pending', 'acked')",
+                params![alert_id, why, outcome, now_ms() as i64],
             )
             .map_err(|e| self.error("cannot close alert", e))?;
         Ok(changed == 1)
+    }
+
+    /// Records how staff say an alert ended, and closes it if it is still open (an alert
+    /// already closed keeps why it closed). Returns whether the id is known.
+    pub fn record_outcome(
+        &mut self,
+        alert_id: &str,
+        outcome: &str,
+        by: Option<&str>,
+    ) -> Result<bool, AlertError> {
+        let changed = self
+            .conn
+            .execute(
+                "UPDATE alerts SET outcome = ?2, outcome_by = ?3,
+                        closed_why = CASE WHEN state = 'closed' THEN closed_why ELSE 'resolved' END,
+                        state = 'closed', finished_ms = COALESCE(finished_ms, ?4)
+                 WHERE alert_id = ?1",
+                params![alert_id, outcome, by, now_ms() as i64],
+            )
+            .map_err(|e| self.error("cannot record the outcome", e))?;
+        Ok(changed == 1)
+    }
+
+    /// The state and closing reason of an alert, for inspection and tests.
+    pub fn state_of(&self, alert_id: &str) -> Result<Option<(String, Option<String>)>, AlertError> {
+        self.conn
+            .query_row(
+                "SELECT state, closed_why FROM alerts WHERE alert_id = ?1",
+                params![alert_id],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.error("cannot look up alert", e))
     }
 
     /// Records that the alert is being sent again as re-alert number `attempt` (the stored
@@ -390,11 +457,30 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+/// Creates the file (if missing) readable and writable by its owner only, before SQLite
+/// opens it with the process umask; an existing file is made private too.
+fn create_private(path: &Path) -> Result<(), String> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| e.to_string())?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| e.to_string())
+}
+
+fn add_columns(conn: &Connection) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('alerts')")?;
+    let have: Vec<String> = stmt
+        .query_map([], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    for (name, kind) in ADDED_COLUMNS {
+        if !have.iter().any(|h| h == name) {
+            conn.execute_batch(&format!("ALTER TABLE alerts ADD COLUMN {name} {kind}"))?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -477,8 +563,13 @@ mod tests {
         assert_eq!(open.len(), 1);
         assert_eq!(open[0].alert_id, "y");
         assert_eq!(open[0].reason, Reason::AskedForPerson);
-        assert!(ob.close("y").unwrap());
+        assert!(ob.finish("y", "expired", None).unwrap());
+        assert!(!ob.finish("y", "expired", None).unwrap(), "already closed");
         assert!(ob.pending().unwrap().is_empty());
+        assert_eq!(
+            ob.state_of("y").unwrap(),
+            Some(("closed".into(), Some("expired".into())))
+        );
         let by: Option<String> = ob
             .conn
             .query_row("SELECT acked_by FROM alerts WHERE alert_id='x'", [], |r| {
@@ -559,5 +650,60 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains(OUTBOX_FILE), "{text}");
         assert!(matches!(err, AlertError::Outbox { .. }));
+    }
+    #[test]
+    fn acknowledged_then_gone_then_resolved_keeps_why_it_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ob = Outbox::open(dir.path()).unwrap();
+        ob.commit(&alert("a")).unwrap();
+        ob.mark_acked("a", Some("Sam")).unwrap();
+        assert!(ob.finish("a", "customer_gone", None).unwrap());
+        assert!(ob.record_outcome("a", "helped", Some("Sam")).unwrap());
+        assert_eq!(
+            ob.state_of("a").unwrap(),
+            Some(("closed".into(), Some("customer_gone".into())))
+        );
+        ob.commit(&alert("b")).unwrap();
+        assert!(ob.record_outcome("b", "not_needed", None).unwrap());
+        assert_eq!(
+            ob.state_of("b").unwrap(),
+            Some(("closed".into(), Some("resolved".into())))
+        );
+        assert!(!ob.record_outcome("nope", "helped", None).unwrap());
+        let outcome: String = ob
+            .conn
+            .query_row("SELECT outcome FROM alerts WHERE alert_id='b'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(outcome, "not_needed");
+    }
+
+    #[test]
+    fn the_file_is_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let ob = Outbox::open(&state).unwrap();
+        let mode = std::fs::metadata(ob.path()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let dir_mode = std::fs::metadata(&state).unwrap().permissions().mode() & 0o777;
+        assert_eq!(dir_mode, 0o700);
+    }
+
+    #[test]
+    fn an_outbox_of_the_first_schema_gains_the_new_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let conn = Connection::open(dir.path().join(OUTBOX_FILE)).unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+            conn.execute(
+                "INSERT INTO alerts (alert_id, payload, created_ms) VALUES ('old', ?1, 1)",
+                params![serde_json::to_string(&alert("old")).unwrap()],
+            )
+            .unwrap();
+        }
+        let mut ob = Outbox::open(dir.path()).unwrap();
+        assert_eq!(ob.pending().unwrap().len(), 1);
+        assert!(ob.finish("old", "expired", None).unwrap());
     }
 }

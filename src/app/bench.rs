@@ -5,7 +5,7 @@
 
 use super::build;
 use super::eval_commands::default_example_dir;
-use crate::alerts::{Alert, AlertPublisher, EmbeddedBroker, MqttPublisher, StatusInfo};
+use crate::alerts::{Alert, AlertPublisher, StatusInfo};
 use crate::audio::{FRAME_SAMPLES, SAMPLE_RATE, read_wav_mono, resample};
 use crate::config::Config;
 use crate::conversation::{AlertRequest, Pace, Reason, StaffHints, StressLevel, Trend};
@@ -249,29 +249,21 @@ fn voice_to_voice(
 }
 
 fn bench_alert(cfg: &Config) -> anyhow::Result<serde_json::Value> {
-    let broker = EmbeddedBroker::start(super::build::free_loopback_addr()?)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()?;
     let state = std::env::temp_dir().join(format!("attune-bench-{}", std::process::id()));
-    let mut mqtt = cfg.mqtt.clone();
-    mqtt.url = broker.url();
-    let (tx, _acks) = std::sync::mpsc::sync_channel(64);
+    let mut bench_cfg = cfg.clone();
+    bench_cfg.kiosk.state_dir = state.clone();
+    bench_cfg.mqtt.url = "embedded://127.0.0.1:0".into();
     let info = StatusInfo {
         version: env!("CARGO_PKG_VERSION").into(),
         models: Default::default(),
         audio: "bench".into(),
     };
-    let mut publisher = MqttPublisher::start(
-        &mqtt,
-        &super::kiosk_identity(cfg),
-        &state,
-        runtime.handle(),
-        tx,
-        info,
-    )
-    .context("starting the publisher")?;
+    let (mut publisher, _acks) = super::build::alerts(&bench_cfg, runtime.handle(), info)
+        .context("starting the publisher")?;
     publisher.wait_connected(Duration::from_secs(5));
     let mut times = Vec::new();
     for i in 0..50 {

@@ -4,7 +4,7 @@
 //! the baseline configuration (full-window speech-to-text, whole-reply synthesis, 0.7 s
 //! hangover, no early transcription).
 
-use super::build::{self, free_loopback_addr};
+use super::build;
 use crate::audio::{Clock, NullOutput, SAMPLE_RATE, WavInput};
 use crate::config::Config;
 use crate::latency::{TurnLatency, percentile};
@@ -40,13 +40,9 @@ pub(super) fn voice_to_voice(
     let dir = std::env::temp_dir().join(format!("attune-bench-live-{}", std::process::id()));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let audio = customer(&chosen);
-    // Each run starts its own embedded broker (a running broker thread is never stopped).
-    let runs = run_live(
-        &live_config(cfg, &dir, free_loopback_addr()?, false),
-        &audio,
-    )
-    .and_then(|ours| {
-        let base = run_live(&live_config(cfg, &dir, free_loopback_addr()?, true), &audio)?;
+    // Each run starts its own embedded broker, on a port of its own.
+    let runs = run_live(&live_config(cfg, &dir, false), &audio).and_then(|ours| {
+        let base = run_live(&live_config(cfg, &dir, true), &audio)?;
         Ok((ours, base))
     });
     let _ = std::fs::remove_dir_all(&dir);
@@ -79,10 +75,10 @@ fn customer(clips: &[&Vec<f32>]) -> Vec<f32> {
 
 /// The kiosk's configuration, with escalation held back (every turn gets a spoken reply, no
 /// member of staff is called) and the state in `dir`; `baseline` switches to the baseline.
-fn live_config(cfg: &Config, dir: &Path, addr: std::net::SocketAddr, baseline: bool) -> Config {
+fn live_config(cfg: &Config, dir: &Path, baseline: bool) -> Config {
     let mut c = cfg.clone();
     c.kiosk.state_dir = dir.join(if baseline { "state-base" } else { "state" });
-    c.mqtt.url = format!("embedded://{addr}");
+    c.mqtt.url = "embedded://127.0.0.1:0".into();
     c.mqtt.flush_grace_s = 0;
     c.escalation.unresolved_turns = u32::MAX;
     c.escalation.sustained_turns = u32::MAX;
@@ -115,6 +111,7 @@ fn run_live(cfg: &Config, customer: &[f32]) -> anyhow::Result<Live> {
         output: Box::new(NullOutput::new(clock.clone())),
         clock,
         paced_by_pipeline: false,
+        keep_report: true,
     };
     let components = build::components(cfg, io, runtime.handle())?;
     let report = super::run(cfg, components, &Shutdown::new())?;

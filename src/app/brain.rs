@@ -14,10 +14,70 @@ use crate::shutdown::Shutdown;
 use crate::stress::cues::{CuePhrases, DialogueCues, analyse};
 use crate::stress::{StressConfig, StressInputs, fuse};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// How often time-driven events (timeouts, leaving) are checked.
 const TICK: Duration = Duration::from_millis(100);
+/// Earlier utterances of the present customer kept to spot repeated requests.
+const HISTORY: usize = 16;
+/// Acknowledged alert ids remembered to ignore repeated deliveries (QoS 1 is at least once).
+const RECENT_ACKS: usize = 64;
+
+/// What a run recorded, when it records (see [`Components::keep_report`](super::Components)).
+pub(super) struct Recorder {
+    keep: bool,
+    report: RunReport,
+}
+
+impl Recorder {
+    pub fn new(keep: bool) -> Self {
+        Self {
+            keep,
+            report: RunReport::default(),
+        }
+    }
+
+    fn turn(&mut self, t: TurnRecord) {
+        if self.keep {
+            self.report.turns.push(t);
+        }
+    }
+
+    fn said(&mut self, text: &str) {
+        if self.keep {
+            self.report.said.push(text.to_string());
+            if let Some(t) = self.report.turns.last_mut() {
+                t.replies.push(text.to_string());
+            }
+        }
+    }
+
+    fn alert(&mut self, alert: &Alert) {
+        if self.keep {
+            if let Some(t) = self.report.turns.last_mut() {
+                t.alert = Some((alert.alert_id.clone(), alert.reason));
+            }
+            self.report.alerts.push(alert.clone());
+        }
+    }
+
+    fn ack(&mut self, ack: &StaffAck) {
+        if self.keep {
+            self.report.acks.push(ack.clone());
+        }
+    }
+
+    fn latency(&mut self, l: TurnLatency) {
+        if self.keep {
+            self.report.latencies.push(l);
+        }
+    }
+
+    /// What was recorded (empty for a live kiosk).
+    pub fn into_report(self) -> RunReport {
+        self.report
+    }
+}
 
 /// What the brain thread owns.
 pub(super) struct Brain {
@@ -36,7 +96,9 @@ pub(super) struct Brain {
     pub shutdown: Shutdown,
     pub history: Vec<String>,
     pub unanswered_run: u32,
-    pub report: RunReport,
+    pub report: Recorder,
+    /// Alerts already acknowledged (bounded).
+    pub recent_acks: std::collections::VecDeque<String>,
     /// After the input ends, how long an unacknowledged alert may still be acknowledged, so
     /// the customer hears who is coming.
     pub ack_grace: Duration,
@@ -68,7 +130,7 @@ impl Brain {
             self.systemd.alive();
         }
         self.systemd.stopping();
-        (self.report, self.alerts)
+        (self.report.into_report(), self.alerts)
     }
 
     /// The input has ended: done once the last turn is spoken and no alert is still waiting
@@ -110,18 +172,22 @@ impl Brain {
             tts_first_ms = l.tts_first_ms,
             "turn latency"
         );
-        self.report.latencies.push(l);
+        self.report.latency(l);
         self.alerts.report(StatusUpdate::Turn(l));
     }
 
     fn poll_acks(&mut self) {
         while let Ok(ack) = self.acks.try_recv() {
             // QoS 1 delivers at least once: a repeated acknowledgement is not news.
-            if self.report.acks.iter().any(|a| a.alert_id == ack.alert_id) {
+            if self.recent_acks.contains(&ack.alert_id) {
                 continue;
             }
-            tracing::info!(alert_id = %ack.alert_id, by = ack.by.as_deref().unwrap_or("-"), "staff acknowledged");
-            self.report.acks.push(ack.clone());
+            if self.recent_acks.len() >= RECENT_ACKS {
+                self.recent_acks.pop_front();
+            }
+            self.recent_acks.push_back(ack.alert_id.clone());
+            tracing::info!(alert_id = ?ack.alert_id, by = ?ack.by.as_deref().unwrap_or("-"), "staff acknowledged");
+            self.report.ack(&ack);
             self.apply(&Event::StaffAcknowledged(ack));
         }
     }
@@ -148,7 +214,7 @@ impl Brain {
             intent = turn.answer.as_ref().map(|a| a.intent.as_str()).unwrap_or("-"),
             "turn"
         );
-        self.report.turns.push(TurnRecord {
+        self.report.turn(TurnRecord {
             transcript: text,
             acoustic: u.acoustic,
             stress: turn.stress.clone(),
@@ -203,6 +269,9 @@ impl Brain {
         } else {
             self.unanswered_run + 1
         };
+        if self.history.len() >= HISTORY {
+            self.history.remove(0);
+        }
         self.history.push(text.to_string());
         Turn {
             transcript: text.to_string(),
@@ -239,10 +308,7 @@ impl Brain {
     fn execute(&mut self, action: Action, guard: Option<super::TurnGuard>) {
         match action {
             Action::Say(say) => {
-                self.report.said.push(say.text.clone());
-                if let Some(t) = self.report.turns.last_mut() {
-                    t.replies.push(say.text.clone());
-                }
+                self.report.said(&say.text);
                 self.activity.reply_started();
                 let cmd = SayCmd {
                     say,
@@ -262,16 +328,13 @@ impl Brain {
                     &request,
                     &self.kiosk,
                     self.privacy.alert_transcript,
-                    wall_ms(),
+                    crate::wallclock::now_ms(),
                 );
                 tracing::warn!(alert_id = %alert.alert_id, reason = alert.reason.code(), "alerting staff");
                 if let Err(e) = self.alerts.raise(&alert) {
                     tracing::error!(alert_id = %alert.alert_id, "alert not committed: {e}");
                 }
-                if let Some(t) = self.report.turns.last_mut() {
-                    t.alert = Some((alert.alert_id.clone(), alert.reason));
-                }
-                self.report.alerts.push(alert);
+                self.report.alert(&alert);
             }
             Action::Realert { alert_id, attempt } => {
                 tracing::warn!(%alert_id, attempt, "no acknowledgement: alerting again");
@@ -279,13 +342,13 @@ impl Brain {
                     tracing::error!(%alert_id, "re-alert failed: {e}");
                 }
             }
-            Action::SessionEnded { open_alert } => {
+            Action::SessionEnded { alerts } => {
                 self.history.clear();
                 self.unanswered_run = 0;
-                if let Some(id) = open_alert
-                    && let Err(e) = self.alerts.customer_left(&id)
-                {
-                    tracing::error!(alert_id = %id, "cannot report that the customer left: {e}");
+                for id in alerts {
+                    if let Err(e) = self.alerts.customer_left(&id) {
+                        tracing::error!(alert_id = %id, "cannot report that the customer left: {e}");
+                    }
                 }
             }
         }
@@ -299,13 +362,6 @@ fn ms(d: Duration) -> u32 {
 /// Milliseconds as reported (a turn never takes 49 days, but no cast may wrap).
 pub(super) fn clamp_ms(v: u128) -> u32 {
     v.min(u128::from(u32::MAX)) as u32
-}
-
-fn wall_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// The conversation core's view of a knowledge-base match.

@@ -2,12 +2,15 @@
 //! constructed. Every failure names the file or device and the fix.
 
 use super::Components;
-use crate::alerts::{AlertPublisher, EmbeddedBroker, MqttPublisher, StatusInfo};
+use crate::alerts::{
+    AlertPublisher, BrokerScope, BrokerUrl, EmbeddedBroker, MqttPublisher, StatusInfo,
+};
 use crate::audio::{
     AudioInput, AudioOutput, AudioSpec, Clock, CpalInput, NullInput, NullOutput, RodioOutput,
     SAMPLE_RATE, WavInput, WavOutput,
 };
 use crate::config::Config;
+use crate::conversation::StaffAck;
 use crate::conversation::{Pace, Phrases};
 use crate::knowledge::KnowledgeBase;
 use crate::models::onnxruntime_path;
@@ -16,7 +19,7 @@ use crate::stt::WhisperStt;
 use crate::tts::{CachedTts, PiperTts, split_sentences};
 use crate::vad::SileroVad;
 use anyhow::{Context, anyhow};
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{Receiver, sync_channel};
 use std::time::Duration;
 
 /// Staff acknowledgements waiting for the brain.
@@ -28,6 +31,8 @@ pub(super) struct Io {
     pub output: Box<dyn AudioOutput>,
     pub clock: Clock,
     pub paced_by_pipeline: bool,
+    /// Keep every turn for a report (a recording's run); a live kiosk keeps none.
+    pub keep_report: bool,
 }
 
 /// Opens the input and output named by the specs.
@@ -42,7 +47,7 @@ pub(super) fn io(
         _ => Clock::wall(),
     };
     let paced_by_pipeline = fast && matches!(input, AudioSpec::Wav(_));
-    let input: Box<dyn AudioInput> = match input {
+    let input_box: Box<dyn AudioInput> = match input {
         AudioSpec::Wav(path) => Box::new(WavInput::open(path, !fast, clock.clone())?),
         AudioSpec::Null => Box::new(NullInput::new()),
         AudioSpec::Default | AudioSpec::Device(_) => Box::new(CpalInput::open(
@@ -51,12 +56,15 @@ pub(super) fn io(
             Duration::from_secs(u64::from(config.audio.device_retry_max_s)),
         )?),
     };
+    let keep_report = matches!(input, AudioSpec::Wav(_));
+    let input: Box<dyn AudioInput> = input_box;
     let output = self::output(output, &clock)?;
     Ok(Io {
         input,
         output,
         clock,
         paced_by_pipeline,
+        keep_report,
     })
 }
 
@@ -78,28 +86,14 @@ fn device_name(spec: &AudioSpec) -> Option<String> {
     }
 }
 
-/// Loads every engine and connects the alert publisher; `io` supplies the audio ends.
+/// Connects the alert publisher, then loads every engine; `io` supplies the audio ends.
+/// Alerts come first: a taken broker port, a bad certificate or a second daemon on the same
+/// state directory fails start-up at once, before seconds of model loading.
 pub(super) fn components(
     config: &Config,
     io: Io,
     runtime: &tokio::runtime::Handle,
 ) -> anyhow::Result<Components> {
-    let knowledge = KnowledgeBase::load(config.resolve(&config.knowledge.file))?;
-    let prompt = if config.stt.prompt_from_knowledge {
-        prompt(&knowledge)
-    } else {
-        String::new()
-    };
-    let stt = WhisperStt::load(&config.model_path(&config.stt.model), &config.stt, prompt)?;
-    let vad = SileroVad::load(&config.model_path(&config.vad.model))?;
-    let stress = TractArousal::load(&config.model_path(&config.stress.model))?;
-    let tts = tts(config, &knowledge)?;
-    let mut mqtt = config.mqtt.clone();
-    if let Some(addr) = EmbeddedBroker::address_for(&mqtt.url) {
-        let broker = EmbeddedBroker::start(addr.map_err(|e| anyhow!(e))?)?;
-        mqtt.url = broker.url();
-    }
-    let (ack_tx, acks) = sync_channel(ACK_QUEUE);
     let status = StatusInfo {
         version: env!("CARGO_PKG_VERSION").to_string(),
         models: [
@@ -113,17 +107,18 @@ pub(super) fn components(
         .collect(),
         audio: io.input.describe(),
     };
-    let alerts: Box<dyn AlertPublisher> = Box::new(
-        MqttPublisher::start(
-            &mqtt,
-            &super::kiosk_identity(config),
-            &config.state_dir(),
-            runtime,
-            ack_tx,
-            status,
-        )
-        .with_context(|| format!("starting alert delivery to {}", mqtt.url))?,
-    );
+    let (publisher, acks) = alerts(config, runtime, status)?;
+    let knowledge = KnowledgeBase::load(config.resolve(&config.knowledge.file))?;
+    let prompt = if config.stt.prompt_from_knowledge {
+        prompt(&knowledge)
+    } else {
+        String::new()
+    };
+    let stt = WhisperStt::load(&config.model_path(&config.stt.model), &config.stt, prompt)?;
+    let vad = SileroVad::load(&config.model_path(&config.vad.model))?;
+    let stress = TractArousal::load(&config.model_path(&config.stress.model))?;
+    let tts = tts(config, &knowledge)?;
+    let alerts: Box<dyn AlertPublisher> = Box::new(publisher);
     Ok(Components {
         clock: io.clock,
         input: io.input,
@@ -136,7 +131,51 @@ pub(super) fn components(
         alerts,
         acks,
         knowledge,
+        keep_report: io.keep_report,
     })
+}
+
+/// Which kiosk an embedded broker serves.
+pub(super) fn broker_scope(config: &Config) -> BrokerScope {
+    BrokerScope {
+        prefix: config.mqtt.topic_prefix.clone(),
+        site: config.kiosk.site.clone(),
+        kiosk: config.kiosk.id.clone(),
+    }
+}
+
+/// Alert delivery: the embedded broker when the configuration asks for it (logged in with
+/// its kiosk account), and the publisher with its outbox.
+pub(super) fn alerts(
+    config: &Config,
+    runtime: &tokio::runtime::Handle,
+    status: StatusInfo,
+) -> anyhow::Result<(MqttPublisher, Receiver<StaffAck>)> {
+    let mut mqtt = config.mqtt();
+    let broker = match BrokerUrl::parse(&mqtt.url).map_err(|e| anyhow!("mqtt.url: {e}"))? {
+        BrokerUrl::Embedded(addr) => {
+            let broker =
+                EmbeddedBroker::start(addr, &config.state_dir(), &broker_scope(config), runtime)?;
+            mqtt.url = broker.url();
+            mqtt.credentials_file = Some(broker.kiosk_credentials().to_path_buf());
+            Some(broker)
+        }
+        BrokerUrl::Remote { .. } => None,
+    };
+    let (ack_tx, acks) = sync_channel(ACK_QUEUE);
+    let mut publisher = MqttPublisher::start(
+        &mqtt,
+        &super::kiosk_identity(config),
+        &config.state_dir(),
+        runtime,
+        ack_tx,
+        status,
+    )
+    .with_context(|| format!("starting alert delivery to {}", mqtt.url))?;
+    if let Some(broker) = broker {
+        publisher.attach_broker(broker);
+    }
+    Ok((publisher, acks))
 }
 
 /// The configured Piper voice.
@@ -229,10 +268,4 @@ pub(super) fn prompt(kb: &KnowledgeBase) -> String {
         out.push('.');
     }
     out
-}
-
-/// A loopback address whose port nobody is listening on, for a private embedded broker.
-pub(super) fn free_loopback_addr() -> anyhow::Result<std::net::SocketAddr> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?)
 }

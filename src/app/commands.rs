@@ -51,6 +51,7 @@ pub fn execute(command: Command) -> anyhow::Result<ExitCode> {
             stress,
             words,
         } => super::speech_commands::reply(config.as_deref(), &words, &stress),
+        Command::Redact { config, turns } => redact(config.as_deref(), &turns),
         Command::Transcribe {
             config,
             model,
@@ -82,7 +83,13 @@ pub fn exit_code_for(e: &anyhow::Error) -> ExitCode {
             Some(crate::tts::TtsError::Load { .. })
         )
     });
-    if model_missing || e.downcast_ref::<ConfigInvalid>().is_some() {
+    let config_error = e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<crate::alerts::AlertError>(),
+            Some(crate::alerts::AlertError::Config { .. })
+        )
+    });
+    if model_missing || config_error || e.downcast_ref::<ConfigInvalid>().is_some() {
         ExitCode::from(EXIT_CONFIG)
     } else {
         ExitCode::FAILURE
@@ -106,6 +113,9 @@ fn check_config(path: &Path) -> ExitCode {
     for w in &files.warnings {
         eprintln!("warning: {w}");
     }
+    for n in &files.notes {
+        eprintln!("note: {n}");
+    }
     if files.errors.is_empty() {
         println!("{}: configuration is valid", path.display());
         ExitCode::SUCCESS
@@ -128,6 +138,29 @@ fn list_devices() -> anyhow::Result<ExitCode> {
         println!("{:<6} {}{}", d.direction, d.name, default);
         for f in d.formats {
             println!("         {f}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `attune redact`: each turn as an alert would carry it.
+fn redact(config: Option<&Path>, turns: &[String]) -> anyhow::Result<ExitCode> {
+    let policy = match config {
+        Some(p) => load_config(p)?.privacy.alert_transcript,
+        None => crate::alerts::TranscriptPolicy::default(),
+    };
+    match policy {
+        crate::alerts::TranscriptPolicy::None => {
+            println!("(nothing: [privacy] alert_transcript = \"none\" leaves the words out)");
+        }
+        crate::alerts::TranscriptPolicy::Full => {
+            eprintln!("note: [privacy] alert_transcript = \"full\" sends the words unmasked");
+            turns.iter().for_each(|t| println!("{t}"));
+        }
+        crate::alerts::TranscriptPolicy::Redacted => {
+            crate::alerts::redact_turns(turns)
+                .iter()
+                .for_each(|t| println!("{t}"));
         }
     }
     Ok(ExitCode::SUCCESS)

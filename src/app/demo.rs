@@ -6,7 +6,7 @@
 use super::build::{self, Io};
 use super::eval_commands::default_example_dir;
 use super::{RunReport, run};
-use crate::alerts::{EmbeddedBroker, StaffClient};
+use crate::alerts::{Credentials, EmbeddedBroker, StaffClient};
 use crate::audio::{Clock, SAMPLE_RATE, WavInput, WavOutput, read_wav_mono, resample};
 use crate::config::Config;
 use crate::shutdown::Shutdown;
@@ -56,20 +56,27 @@ pub(super) fn demo(out_dir: &Path, real_time: bool) -> anyhow::Result<ExitCode> 
     config.kiosk.state_dir = out_dir.join("state");
     // A fresh outbox each demo: old alerts from an earlier demo would be re-sent.
     let _ = std::fs::remove_dir_all(&config.kiosk.state_dir);
-    let broker = EmbeddedBroker::start(build::free_loopback_addr()?)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let broker = EmbeddedBroker::start(
+        "127.0.0.1:0".parse()?,
+        &config.state_dir(),
+        &build::broker_scope(&config),
+        runtime.handle(),
+    )?;
     config.mqtt.url = broker.url();
+    config.mqtt.credentials_file = Some(broker.kiosk_credentials().to_path_buf());
+    let staff_login = Credentials::read(broker.staff_credentials()).map_err(|e| anyhow!(e))?;
     println!(
         "attune demo: embedded MQTT broker at {}; replies are written to {}\n",
         broker.url(),
         out_dir.display()
     );
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?;
     let stop = Arc::new(AtomicBool::new(false));
-    let staff = spawn_staff(&config, stop.clone())?;
+    let staff = spawn_staff(&config, &staff_login, stop.clone())?;
     let shutdown = Shutdown::new();
     {
         let _rt = runtime.enter();
@@ -92,6 +99,7 @@ pub(super) fn demo(out_dir: &Path, real_time: bool) -> anyhow::Result<ExitCode> 
             output: Box::new(WavOutput::create(&wav_out, clock.clone())?),
             clock,
             paced_by_pipeline: !real_time,
+            keep_report: true,
         };
         let components = build::components(&config, io, runtime.handle())?;
         let report = run(&config, components, &shutdown)?;
@@ -146,11 +154,14 @@ fn print_report(report: &RunReport) {
         }
     }
     for a in &report.acks {
+        let eta = a
+            .eta_s
+            .map(|s| format!(", arriving in about {s} s"))
+            .unwrap_or_default();
         println!(
-            "  staff:    {} acknowledged {} (eta {:?} s)",
+            "  staff:    {} acknowledged {}{eta}",
             a.by.as_deref().unwrap_or("someone"),
             a.alert_id,
-            a.eta_s
         );
     }
 }
@@ -158,12 +169,14 @@ fn print_report(report: &RunReport) {
 /// A simulated member of staff: prints each alert as a pager would and acknowledges it.
 fn spawn_staff(
     config: &Config,
+    login: &Credentials,
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<std::thread::JoinHandle<()>> {
     let mut client = StaffClient::connect(
         &config.mqtt.url,
         &config.mqtt.topic_prefix,
         &config.kiosk.site,
+        Some(login),
     )?;
     Ok(std::thread::Builder::new().name("demo-staff".into()).spawn(move || {
         while !stop.load(Ordering::Relaxed) {

@@ -231,8 +231,9 @@ pub enum Action {
     },
     /// The customer left (long silence); the conversation was reset.
     SessionEnded {
-        /// An alert still open when they left, so staff can be told.
-        open_alert: Option<String>,
+        /// The alerts raised for them, oldest first: staff are told the customer left, and
+        /// an acknowledged alert is finished.
+        alerts: Vec<String>,
     },
 }
 

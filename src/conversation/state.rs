@@ -7,6 +7,7 @@ use super::{
     Action, AlertRequest, Event, Now, Pace, Reason, Say, StaffAck, StressLevel, Trend, Turn,
 };
 use std::collections::VecDeque;
+use std::time::Duration;
 
 /// How many recent customer utterances an alert carries.
 const RECENT_TURNS: usize = 3;
@@ -28,17 +29,28 @@ pub enum Phase {
     WaitingForStaff,
 }
 
-/// The latest alert from this kiosk; kept across conversations so the cooldown holds.
+/// Most alerts one customer's conversation keeps track of (a safety alert is never merged
+/// into another reason's, so a customer can have a few); the oldest acknowledged go first.
+const MAX_SESSION_ALERTS: usize = 8;
+
+/// An alert raised for the customer at the kiosk. It belongs to their conversation: the
+/// cooldown, the re-alerts and "Sam is on the way" concern only them, so the next customer
+/// is never covered by (or told about) an earlier customer's alert.
 #[derive(Debug, Clone, PartialEq)]
-struct OpenAlert {
+struct SessionAlert {
     id: String,
     reason: Reason,
     raised_at: Now,
     last_sent: Now,
     realerts: u32,
     ack: Option<StaffAck>,
-    /// The customer it was raised for has left: stop re-alerting.
-    orphaned: bool,
+}
+
+impl SessionAlert {
+    /// Still being chased: unacknowledged with re-alerts left.
+    fn chased(&self, max_realerts: u32) -> bool {
+        self.ack.is_none() && self.realerts < max_realerts
+    }
 }
 
 /// One customer's conversation.
@@ -53,6 +65,8 @@ struct Session {
     scores: VecDeque<f32>,
     /// This customer has an alert raised for them.
     escalated: bool,
+    /// Alerts raised for this customer, oldest first.
+    alerts: Vec<SessionAlert>,
 }
 
 impl Session {
@@ -66,7 +80,40 @@ impl Session {
             recent: VecDeque::new(),
             scores: VecDeque::new(),
             escalated: false,
+            alerts: Vec::new(),
         }
+    }
+
+    /// Whether an alert already raised for this customer covers a new escalation for
+    /// `reason`. A safety matter is covered only by a safety alert still unacknowledged (it
+    /// is being re-sent and escalated); anything else by any alert that is unacknowledged or
+    /// younger than the cooldown, so one customer does not cause a storm.
+    fn covers(&self, reason: Reason, now: Now, cooldown: Duration) -> bool {
+        self.alerts.iter().any(|a| {
+            if reason == Reason::Safety {
+                a.reason == Reason::Safety && a.ack.is_none()
+            } else {
+                a.ack.is_none() || now.saturating_sub(a.raised_at) < cooldown
+            }
+        })
+    }
+
+    fn add_alert(&mut self, alert: SessionAlert) {
+        if self.alerts.len() >= MAX_SESSION_ALERTS {
+            let oldest = self
+                .alerts
+                .iter()
+                .position(|a| a.ack.is_some())
+                .unwrap_or(0);
+            self.alerts.remove(oldest);
+        }
+        self.alerts.push(alert);
+        self.escalated = true;
+    }
+
+    /// The newest acknowledgement of this customer's alerts.
+    fn latest_ack(&self) -> Option<&StaffAck> {
+        self.alerts.iter().rev().find_map(|a| a.ack.as_ref())
     }
 
     fn trend(&self, score: f32) -> Trend {
@@ -105,7 +152,6 @@ pub struct Conversation {
     next_seq: u64,
     rotation: Rotation,
     session: Option<Session>,
-    alert: Option<OpenAlert>,
 }
 
 impl Conversation {
@@ -120,7 +166,6 @@ impl Conversation {
             next_seq: 1,
             rotation: Rotation::default(),
             session: None,
-            alert: None,
         }
     }
 
@@ -129,11 +174,14 @@ impl Conversation {
         self.phase
     }
 
-    /// Id of the latest alert that is not yet acknowledged, if any.
+    /// Id of the present customer's latest alert that is not yet acknowledged, if any.
     pub fn pending_alert(&self) -> Option<&str> {
-        self.alert
-            .as_ref()
-            .filter(|a| a.ack.is_none())
+        self.session
+            .as_ref()?
+            .alerts
+            .iter()
+            .rev()
+            .find(|a| a.ack.is_none())
             .map(|a| a.id.as_str())
     }
 
@@ -286,19 +334,10 @@ impl Conversation {
 
     /// "Sam is on the way" once acknowledged, otherwise "I've asked a member of staff".
     fn push_staff_status(&self, reply: &mut Reply) {
-        match self.alert.as_ref().and_then(|a| a.ack.as_ref()) {
+        match self.session.as_ref().and_then(Session::latest_ack) {
             Some(ack) => reply.push(&self.phrases.staff_coming_text(ack.by.as_deref(), ack.eta_s)),
             None => reply.push(&self.phrases.already_called),
         }
-    }
-
-    /// Whether the latest alert already covers a new escalation for `reason`.
-    fn covered_by_latest(&self, reason: Reason, now: Now) -> bool {
-        let Some(a) = &self.alert else { return false };
-        let in_cooldown = now.saturating_sub(a.raised_at) < self.policy.cooldown();
-        let live = in_cooldown || (a.ack.is_none() && !a.orphaned);
-        // A safety matter is never held back by an earlier non-safety alert.
-        live && (reason != Reason::Safety || a.reason == Reason::Safety)
     }
 
     fn escalate(
@@ -321,26 +360,24 @@ impl Conversation {
         {
             reply.push(&a.text);
         }
-        if self.covered_by_latest(reason, now) {
-            if let Some(s) = self.session.as_mut() {
-                s.escalated = true;
-            }
+        let cooldown = self.policy.cooldown();
+        if self
+            .session
+            .as_ref()
+            .is_some_and(|s| s.covers(reason, now, cooldown))
+        {
             self.push_staff_status(reply);
             return;
         }
         let request = self.alert_request(reason, level, trend, turn);
-        self.alert = Some(OpenAlert {
+        self.session_mut(now).add_alert(SessionAlert {
             id: request.alert_id.clone(),
             reason,
             raised_at: now,
             last_sent: now,
             realerts: 0,
             ack: None,
-            orphaned: false,
         });
-        if let Some(s) = self.session.as_mut() {
-            s.escalated = true;
-        }
         actions.push(Action::RaiseAlert(request));
         reply.push(self.phrases.calling(reason));
         if reason == Reason::Safety {
@@ -387,18 +424,22 @@ impl Conversation {
         }
     }
 
+    /// An acknowledgement of the present customer's alert is announced to them once; one of
+    /// an earlier customer's alert concerns staff and the alert outbox only.
     fn on_ack(&mut self, ack: &StaffAck, actions: &mut Vec<Action>) {
-        let Some(alert) = self.alert.as_mut().filter(|a| a.id == ack.alert_id) else {
+        let Some(alert) = self
+            .session
+            .as_mut()
+            .and_then(|s| s.alerts.iter_mut().find(|a| a.id == ack.alert_id))
+        else {
             return;
         };
-        let first = alert.ack.is_none();
-        alert.ack = Some(ack.clone());
-        let customer_waiting =
-            !alert.orphaned && self.session.as_ref().is_some_and(|s| s.escalated);
-        if first && customer_waiting {
-            let text = self.phrases.staff_coming_text(ack.by.as_deref(), ack.eta_s);
-            self.say(text, Pace::Normal, actions);
+        if alert.ack.is_some() {
+            return;
         }
+        alert.ack = Some(ack.clone());
+        let text = self.phrases.staff_coming_text(ack.by.as_deref(), ack.eta_s);
+        self.say(text, Pace::Normal, actions);
     }
 
     fn on_tick(&mut self, now: Now, actions: &mut Vec<Action>) {
@@ -431,20 +472,23 @@ impl Conversation {
     fn maybe_realert(&mut self, now: Now, actions: &mut Vec<Action>) {
         let timeout = self.policy.ack_timeout();
         let max = self.policy.max_realerts;
-        let Some(a) = self.alert.as_mut() else { return };
-        if a.ack.is_some() || a.orphaned || a.realerts >= max {
+        let Some(s) = self.session.as_mut() else {
             return;
+        };
+        let mut realerted = false;
+        for a in s.alerts.iter_mut() {
+            if !a.chased(max) || now.saturating_sub(a.last_sent) < timeout {
+                continue;
+            }
+            a.realerts += 1;
+            a.last_sent = now;
+            realerted = true;
+            actions.push(Action::Realert {
+                alert_id: a.id.clone(),
+                attempt: a.realerts,
+            });
         }
-        if now.saturating_sub(a.last_sent) < timeout {
-            return;
-        }
-        a.realerts += 1;
-        a.last_sent = now;
-        actions.push(Action::Realert {
-            alert_id: a.id.clone(),
-            attempt: a.realerts,
-        });
-        if self.session.as_ref().is_some_and(|s| s.escalated) {
+        if realerted {
             let text = self
                 .rotation
                 .next(&self.phrases, List::StillWaiting)
@@ -465,25 +509,14 @@ impl Conversation {
         // While staff are still being chased for this customer, silence does not mean they
         // left: people wait quietly.
         let max = self.policy.max_realerts;
-        let chasing = self
-            .alert
-            .as_ref()
-            .is_some_and(|a| a.ack.is_none() && !a.orphaned && a.realerts < max);
-        let awaiting = s.escalated && chasing;
+        let awaiting = s.alerts.iter().any(|a| a.chased(max));
         if awaiting || now.saturating_sub(s.last_activity) < self.policy.leave_after() {
             return;
         }
-        let open_alert = if s.escalated {
-            self.alert.as_mut().filter(|a| a.ack.is_none()).map(|a| {
-                a.orphaned = true;
-                a.id.clone()
-            })
-        } else {
-            None
-        };
+        let alerts = s.alerts.iter().map(|a| a.id.clone()).collect();
         self.session = None;
         self.phase = Phase::Idle;
-        actions.push(Action::SessionEnded { open_alert });
+        actions.push(Action::SessionEnded { alerts });
     }
 }
 

@@ -17,6 +17,9 @@ pub(crate) const RESEND_AFTER: Duration = Duration::from_secs(10);
 pub(crate) const MAX_ALERT_BYTES: usize = 64 * 1024;
 /// Recently acknowledged ids remembered so late calls about them are not "unknown".
 const RECENT_CLOSED: usize = 256;
+/// An alert found in the outbox at start-up is kept at least this long, whatever the wall
+/// clock says its age is (a Pi without a real-time clock may have jumped since).
+const RESTART_GRACE: Duration = Duration::from_secs(300);
 
 /// What a message is, which decides what happens to it when the session is lost.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +30,24 @@ pub(crate) enum Kind {
     Event,
     /// Retained state (status, active list, Home Assistant): regenerated after reconnecting.
     Retained,
+}
+
+/// An alert staff acknowledged or resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Closed {
+    /// Its customer had already left the kiosk.
+    pub customer_gone: bool,
+}
+
+/// Where an alert stands when its customer leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Standing {
+    /// Still waiting for staff (and still re-sent).
+    Open,
+    /// Acknowledged recently: help is on the way.
+    Acknowledged,
+    /// Not known (expired or closed long ago, or never raised).
+    Unknown,
 }
 
 /// A message to publish with QoS 1.
@@ -51,10 +72,14 @@ struct Entry {
     /// The broker acknowledged the latest sending.
     confirmed: bool,
     last_sent: Option<Instant>,
+    /// The customer has left the kiosk.
+    gone: bool,
+    /// Nobody acknowledged it by then: it is closed as expired.
+    expires_at: Instant,
 }
 
 impl Entry {
-    fn new(alert: Alert) -> Self {
+    fn new(alert: Alert, expires_at: Instant) -> Self {
         let payload = encode(&alert);
         Self {
             alert,
@@ -62,6 +87,8 @@ impl Entry {
             due: true,
             confirmed: false,
             last_sent: None,
+            gone: false,
+            expires_at,
         }
     }
 
@@ -93,6 +120,8 @@ pub(crate) struct Ledger {
     open: Vec<Entry>,
     recent_closed: VecDeque<String>,
     events: VecDeque<Outgoing>,
+    max_age: Duration,
+    expired: u64,
     status_dirty: bool,
     active_dirty: bool,
     stress_dirty: bool,
@@ -107,20 +136,34 @@ pub(crate) struct Ledger {
 }
 
 impl Ledger {
-    /// A ledger holding the outbox's pending alerts (oldest first).
+    /// A ledger holding the outbox's pending alerts (oldest first); an alert nobody
+    /// acknowledges within `max_age` expires.
     pub fn new(
         topics: Topics,
         kiosk: KioskIdentity,
         info: StatusInfo,
         home_assistant: bool,
         pending: Vec<Alert>,
+        max_age: Duration,
     ) -> Self {
+        let now = Instant::now();
+        let wall = crate::wallclock::now_ms();
+        let open = pending
+            .into_iter()
+            .map(|a| {
+                let age = Duration::from_millis(wall.saturating_sub(a.raised_at_ms));
+                let left = max_age.saturating_sub(age).max(RESTART_GRACE.min(max_age));
+                Entry::new(a, now + left)
+            })
+            .collect();
         Self {
             topics,
             kiosk,
             info,
             home_assistant,
-            open: pending.into_iter().map(Entry::new).collect(),
+            open,
+            max_age,
+            expired: 0,
             recent_closed: VecDeque::new(),
             events: VecDeque::new(),
             status_dirty: true,
@@ -147,7 +190,8 @@ impl Ledger {
         if self.is_open(&alert.alert_id) {
             return false;
         }
-        self.open.push(Entry::new(alert.clone()));
+        let expires_at = Instant::now() + self.max_age;
+        self.open.push(Entry::new(alert.clone(), expires_at));
         self.active_dirty = true;
         self.status_dirty = true;
         self.set_stress(alert.stress.score);
@@ -174,7 +218,9 @@ impl Ledger {
         else {
             return false;
         };
-        *entry = Entry::new(alert.clone());
+        let (gone, expires_at) = (entry.gone, entry.expires_at);
+        *entry = Entry::new(alert.clone(), expires_at);
+        entry.gone = gone;
         let payload = entry.payload.clone();
         self.events.push_back(Outgoing {
             topic: self.topics.supervisor.clone(),
@@ -193,19 +239,58 @@ impl Ledger {
         Some(alert)
     }
 
-    /// Staff acknowledged the alert: stop sending it. Returns whether it was open.
-    pub fn close(&mut self, alert_id: &str) -> bool {
-        let Some(i) = self.open.iter().position(|e| e.alert.alert_id == alert_id) else {
-            return false;
-        };
-        self.open.remove(i);
+    /// Staff acknowledged (or resolved) the alert: stop sending it. Returns whether it was
+    /// open, and whether its customer had already left.
+    pub fn close(&mut self, alert_id: &str) -> Option<Closed> {
+        let i = self
+            .open
+            .iter()
+            .position(|e| e.alert.alert_id == alert_id)?;
+        let entry = self.open.remove(i);
+        self.remember_closed(alert_id);
+        Some(Closed {
+            customer_gone: entry.gone,
+        })
+    }
+
+    fn remember_closed(&mut self, alert_id: &str) {
         if self.recent_closed.len() >= RECENT_CLOSED {
             self.recent_closed.pop_front();
         }
         self.recent_closed.push_back(alert_id.to_string());
         self.active_dirty = true;
         self.status_dirty = true;
-        true
+    }
+
+    /// The customer of the alert has left. Returns what the alert is now.
+    pub fn customer_gone(&mut self, alert_id: &str) -> Standing {
+        if let Some(e) = self.open.iter_mut().find(|e| e.alert.alert_id == alert_id) {
+            e.gone = true;
+            Standing::Open
+        } else if self.knows(alert_id) {
+            Standing::Acknowledged
+        } else {
+            Standing::Unknown
+        }
+    }
+
+    /// Removes the open alerts nobody acknowledged within the maximum age; returns their ids.
+    pub fn take_expired(&mut self, now: Instant) -> Vec<String> {
+        let (expired, kept): (Vec<Entry>, Vec<Entry>) = std::mem::take(&mut self.open)
+            .into_iter()
+            .partition(|e| now >= e.expires_at);
+        self.open = kept;
+        let ids: Vec<String> = expired.into_iter().map(|e| e.alert.alert_id).collect();
+        for id in &ids {
+            self.expired += 1;
+            self.remember_closed(id);
+        }
+        ids
+    }
+
+    /// When the next open alert expires.
+    pub fn next_expiry(&self) -> Option<Instant> {
+        self.open.iter().map(|e| e.expires_at).min()
     }
 
     /// The broker acknowledged a sending of the alert; returns whether that is news.
@@ -225,6 +310,16 @@ impl Ledger {
             topic,
             payload,
             retain: false,
+            kind: Kind::Event,
+        });
+    }
+
+    /// Queues an empty retained message on `topic`, which deletes what the broker retains.
+    pub fn queue_clear(&mut self, topic: String) {
+        self.events.push_back(Outgoing {
+            topic,
+            payload: Vec::new(),
+            retain: true,
             kind: Kind::Event,
         });
     }
@@ -363,6 +458,7 @@ impl Ledger {
             kiosk: &self.kiosk.id,
             info: &self.info,
             open_alerts: self.open.len(),
+            expired_alerts: self.expired,
             outbox_problem: self.outbox_problem.as_deref(),
             latency: self.latency.report(),
         }
@@ -600,7 +696,14 @@ mod tests {
             models: Default::default(),
             audio: "ok".into(),
         };
-        Ledger::new(Topics::new("a", &kiosk()), kiosk(), info, false, pending)
+        Ledger::new(
+            Topics::new("a", &kiosk()),
+            kiosk(),
+            info,
+            false,
+            pending,
+            Duration::from_secs(3600),
+        )
     }
 
     fn alert_ids(msgs: &[Outgoing]) -> Vec<String> {
@@ -665,7 +768,12 @@ mod tests {
         let msgs = l.take_due(now, 100);
         assert!(msgs.iter().any(|m| m.topic == "a/s/supervisor/alert"));
         assert_eq!(alert_ids(&msgs), ["a"]);
-        assert!(l.close("a"));
+        assert_eq!(
+            l.close("a"),
+            Some(Closed {
+                customer_gone: false
+            })
+        );
         assert!(!l.realert(&again));
         assert!(l.knows("a") && !l.is_open("a"));
         let msgs = l.take_due(now + RESEND_AFTER * 2, 100);
@@ -732,5 +840,59 @@ mod tests {
         for _ in 0..20 {
             assert!(b.next_delay(1.0) <= Backoff::MAX.mul_f64(1.2));
         }
+    }
+    #[test]
+    fn unacknowledged_alerts_expire_and_are_counted() {
+        let mut l = ledger(vec![]);
+        let now = Instant::now();
+        l.add(&alert("a"));
+        assert!(l.take_expired(now).is_empty());
+        let at = l.next_expiry().unwrap();
+        assert!(at >= now + Duration::from_secs(3599));
+        assert_eq!(l.take_expired(at), ["a"]);
+        assert!(!l.is_open("a") && l.knows("a"));
+        let status = l.status_message();
+        let v: serde_json::Value = serde_json::from_slice(&status.payload).unwrap();
+        assert_eq!(v["expired_alerts"], 1);
+        assert_eq!(v["open_alerts"], 0);
+    }
+
+    #[test]
+    fn alerts_from_before_a_restart_keep_their_age_but_get_a_grace() {
+        let now_ms = crate::wallclock::now_ms();
+        let mut old = alert("old");
+        old.raised_at_ms = now_ms - 7200 * 1000;
+        let mut fresh = alert("fresh");
+        fresh.raised_at_ms = now_ms - 600 * 1000;
+        let mut future = alert("future");
+        future.raised_at_ms = now_ms + 86_400 * 1000;
+        let l = ledger(vec![old, fresh, future]);
+        let t0 = Instant::now();
+        let left = |id: &str| {
+            let e = l.open.iter().find(|e| e.alert.alert_id == id).unwrap();
+            e.expires_at.saturating_duration_since(t0).as_secs()
+        };
+        assert!((290..=300).contains(&left("old")), "{}", left("old"));
+        assert!((2990..=3000).contains(&left("fresh")), "{}", left("fresh"));
+        assert!(
+            (3590..=3600).contains(&left("future")),
+            "{}",
+            left("future")
+        );
+    }
+
+    #[test]
+    fn a_departed_customer_is_remembered_until_staff_answer() {
+        let mut l = ledger(vec![alert("a"), alert("b")]);
+        assert_eq!(l.customer_gone("a"), Standing::Open);
+        assert_eq!(
+            l.close("a"),
+            Some(Closed {
+                customer_gone: true
+            })
+        );
+        l.close("b");
+        assert_eq!(l.customer_gone("b"), Standing::Acknowledged);
+        assert_eq!(l.customer_gone("zzz"), Standing::Unknown);
     }
 }

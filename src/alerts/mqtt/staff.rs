@@ -2,7 +2,8 @@
 //! acknowledges them. Used by `attune demo`'s simulated member of staff and by tests; a real
 //! site uses its own pager or app on the same topics.
 
-use super::super::{Alert, AlertError};
+use super::acks::Outcome;
+use crate::alerts::{Alert, AlertError, BrokerUrl, Credentials};
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
 use std::collections::HashSet;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, sync_channel};
@@ -20,23 +21,35 @@ pub struct StaffClient {
 }
 
 impl StaffClient {
-    /// Connects to `url` (`mqtt://host:port`) and subscribes to every kiosk's alerts of `site`.
-    pub fn connect(url: &str, prefix: &str, site: &str) -> Result<Self, AlertError> {
+    /// Connects to `url` (`mqtt://host:port`) as `login` and subscribes to every kiosk's
+    /// alerts of `site`.
+    pub fn connect(
+        url: &str,
+        prefix: &str,
+        site: &str,
+        login: Option<&Credentials>,
+    ) -> Result<Self, AlertError> {
         let fail = |why: String| AlertError::Broker {
             url: url.to_string(),
             why,
         };
-        let (host, port) = url
-            .strip_prefix("mqtt://")
-            .and_then(|hp| hp.rsplit_once(':'))
-            .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
-            .ok_or_else(|| fail("expected mqtt://host:port".into()))?;
+        let (host, port) = match BrokerUrl::parse(url) {
+            Ok(BrokerUrl::Remote {
+                tls: false,
+                host,
+                port,
+            }) => (host, port),
+            _ => return Err(fail("expected mqtt://host:port".into())),
+        };
         let id = format!(
             "attune-staff-{}",
             &uuid::Uuid::new_v4().simple().to_string()[..8]
         );
         let mut opts = MqttOptions::new(id, host, port);
         opts.set_keep_alive(Duration::from_secs(15));
+        if let Some(c) = login {
+            opts.set_credentials(c.user.clone(), c.password.clone());
+        }
         let (client, mut connection) = Client::new(opts, 32);
         client
             .subscribe(format!("{prefix}/{site}/+/alert"), QoS::AtLeastOnce)
@@ -92,11 +105,22 @@ impl StaffClient {
 
     /// Acknowledges `alert` as `by`, arriving in about `eta_s` seconds.
     pub fn acknowledge(&self, alert: &Alert, by: &str, eta_s: u32) -> Result<(), AlertError> {
+        let body = serde_json::json!({ "alert_id": alert.alert_id, "by": by, "eta_s": eta_s });
+        self.send(alert, "ack", body)
+    }
+
+    /// Reports how `alert` ended.
+    pub fn resolve(&self, alert: &Alert, outcome: Outcome, by: &str) -> Result<(), AlertError> {
+        let body =
+            serde_json::json!({ "alert_id": alert.alert_id, "outcome": outcome.code(), "by": by });
+        self.send(alert, "outcome", body)
+    }
+
+    fn send(&self, alert: &Alert, leaf: &str, body: serde_json::Value) -> Result<(), AlertError> {
         let topic = format!(
-            "{}/{}/{}/ack",
+            "{}/{}/{}/{leaf}",
             self.prefix, alert.kiosk.site, alert.kiosk.id
         );
-        let body = serde_json::json!({ "alert_id": alert.alert_id, "by": by, "eta_s": eta_s });
         self.client
             .publish(topic, QoS::AtLeastOnce, false, body.to_string())
             .map_err(|e| AlertError::Broker {

@@ -1,19 +1,11 @@
 //! What goes on the wire: topic names and the JSON of status, active-alert, event and Home
-//! Assistant discovery messages, and the parsing of staff acknowledgements. Pure: no network.
+//! Assistant discovery messages. Pure: no network.
 
 use super::StatusInfo;
 use crate::alerts::{KioskIdentity, OpenAlert};
-use crate::conversation::StaffAck;
 use crate::latency::LatencyReport;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
-
-/// Acknowledgements larger than this are not from a staff app; they are ignored unread.
-const MAX_ACK_BYTES: usize = 4096;
-/// Longest alert id accepted in an acknowledgement (ours are far shorter).
-const MAX_ID_CHARS: usize = 200;
-/// Longest staff name passed on to the kiosk's voice.
-const MAX_NAME_CHARS: usize = 64;
 
 /// Every topic the kiosk uses, built once from the configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +16,8 @@ pub(crate) struct Topics {
     pub supervisor: String,
     /// `{prefix}/{site}/{kiosk}/ack` (subscribed)
     pub ack: String,
+    /// `{prefix}/{site}/{kiosk}/outcome` (subscribed): how staff closed an alert
+    pub outcome: String,
     /// `{prefix}/{site}/{kiosk}/event`
     pub event: String,
     /// `{prefix}/{site}/{kiosk}/status` (retained; also the last will)
@@ -50,6 +44,7 @@ impl Topics {
             alert: format!("{base}/alert"),
             supervisor: format!("{prefix}/{}/supervisor/alert", kiosk.site),
             ack: format!("{base}/ack"),
+            outcome: format!("{base}/outcome"),
             event: format!("{base}/event"),
             status: format!("{base}/status"),
             active: format!("{base}/alerts/active"),
@@ -88,6 +83,8 @@ pub(crate) struct Status<'a> {
     pub info: &'a StatusInfo,
     /// Alerts raised and not yet acknowledged by staff.
     pub open_alerts: usize,
+    /// Alerts closed unacknowledged after `[mqtt] alert_max_age_s`, since start.
+    pub expired_alerts: u64,
     /// Why the outbox is not usable, when it is not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outbox_problem: Option<&'a str>,
@@ -110,6 +107,7 @@ pub(crate) fn last_will(kiosk: &KioskIdentity, info: &StatusInfo) -> Vec<u8> {
         kiosk: &kiosk.id,
         info,
         open_alerts: 0,
+        expired_alerts: 0,
         outbox_problem: None,
         latency: LatencyReport::default(),
     }
@@ -121,11 +119,27 @@ pub(crate) fn active_json(open: &[OpenAlert]) -> Vec<u8> {
     serde_json::to_vec(open).unwrap_or_else(|_| b"[]".to_vec())
 }
 
-/// Tells staff the customer of an open alert has walked away.
+/// Tells staff the customer of an alert has walked away.
 pub(crate) fn customer_left_json(alert_id: &str, at_ms: u64) -> Vec<u8> {
     json!({"event": "customer_left", "alert_id": alert_id, "at_ms": at_ms})
         .to_string()
         .into_bytes()
+}
+
+/// Tells staff an alert is finished: `why` is `customer_gone` (acknowledged, and the customer
+/// has left), `resolved` (with the outcome staff reported) or `expired` (nobody acknowledged
+/// it within the maximum age).
+pub(crate) fn alert_closed_json(
+    alert_id: &str,
+    why: &str,
+    outcome: Option<&str>,
+    at_ms: u64,
+) -> Vec<u8> {
+    let mut v = json!({"event": "alert_closed", "alert_id": alert_id, "why": why, "at_ms": at_ms});
+    if let Some(o) = outcome {
+        v["outcome"] = json!(o);
+    }
+    v.to_string().into_bytes()
 }
 
 /// Home Assistant's binary sensor state.
@@ -192,45 +206,6 @@ pub(crate) fn discovery(
     ]
 }
 
-#[derive(Deserialize)]
-struct AckWire {
-    alert_id: String,
-    #[serde(default)]
-    by: Option<String>,
-    #[serde(default)]
-    eta_s: Option<u32>,
-}
-
-/// Parses a staff acknowledgement `{"alert_id": "...", "by": "Sam", "eta_s": 120}` (`by` and
-/// `eta_s` optional; other fields ignored). The error says what is wrong, for the log.
-pub(crate) fn parse_ack(payload: &[u8]) -> Result<StaffAck, String> {
-    if payload.len() > MAX_ACK_BYTES {
-        return Err(format!("{} bytes is too large", payload.len()));
-    }
-    let wire: AckWire = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
-    let alert_id = wire.alert_id.trim().to_string();
-    if alert_id.is_empty() || alert_id.chars().count() > MAX_ID_CHARS {
-        return Err("alert_id is empty or too long".into());
-    }
-    // The name is spoken to the customer: keep it short and free of control characters.
-    let by = wire
-        .by
-        .map(|b| {
-            b.chars()
-                .filter(|c| !c.is_control())
-                .take(MAX_NAME_CHARS)
-                .collect::<String>()
-                .trim()
-                .to_string()
-        })
-        .filter(|b| !b.is_empty());
-    Ok(StaffAck {
-        alert_id,
-        by,
-        eta_s: wire.eta_s,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,40 +225,13 @@ mod tests {
         assert_eq!(t.alert, "attune/north/k7/alert");
         assert_eq!(t.supervisor, "attune/north/supervisor/alert");
         assert_eq!(t.ack, "attune/north/k7/ack");
+        assert_eq!(t.outcome, "attune/north/k7/outcome");
         assert_eq!(t.status, "attune/north/k7/status");
         assert_eq!(t.active, "attune/north/k7/alerts/active");
         assert_eq!(
             t.ha_help_config,
             "homeassistant/binary_sensor/attune_north_k7/help/config"
         );
-    }
-
-    #[test]
-    fn acks_parse_with_optional_fields() {
-        let a = parse_ack(br#"{"alert_id":"k7-1","by":"Sam","eta_s":120}"#).unwrap();
-        assert_eq!(a.alert_id, "k7-1");
-        assert_eq!(a.by.as_deref(), Some("Sam"));
-        assert_eq!(a.eta_s, Some(120));
-        let a = parse_ack(br#"{"alert_id":"k7-2","extra":true}"#).unwrap();
-        assert_eq!((a.by, a.eta_s), (None, None));
-        let a = parse_ack(br#"{"alert_id":"k7-3","by":"  \u0007 "}"#).unwrap();
-        assert_eq!(a.by, None);
-    }
-
-    #[test]
-    fn malformed_acks_are_rejected() {
-        for bad in [
-            &b"not json"[..],
-            br#"{"by":"Sam"}"#,
-            br#"{"alert_id":""}"#,
-            br#"{"alert_id":42}"#,
-            br#"{"alert_id":"x","eta_s":-5}"#,
-            br#"[1,2]"#,
-            b"",
-        ] {
-            assert!(parse_ack(bad).is_err(), "{}", String::from_utf8_lossy(bad));
-        }
-        assert!(parse_ack(&vec![b' '; MAX_ACK_BYTES + 1]).is_err());
     }
 
     #[test]
@@ -300,6 +248,7 @@ mod tests {
             kiosk: &k.id,
             info: &info,
             open_alerts: 2,
+            expired_alerts: 1,
             outbox_problem: Some("disk full"),
             latency: LatencyReport {
                 turns: 3,
@@ -313,6 +262,7 @@ mod tests {
         assert_eq!(v["models"]["stt"], "tiny.en");
         assert_eq!(v["audio"], "ok");
         assert_eq!(v["open_alerts"], 2);
+        assert_eq!(v["expired_alerts"], 1);
         assert_eq!(v["latency"]["turns"], 3);
         assert_eq!(v["latency"]["voice_to_voice_p50_ms"], 480);
         let will: serde_json::Value = serde_json::from_slice(&last_will(&k, &info)).unwrap();
