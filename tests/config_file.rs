@@ -130,3 +130,141 @@ fn syntax_errors_name_the_file_and_line() {
     let s = err.to_string();
     assert!(s.contains("broken.toml") && s.contains("line 1"), "{s}");
 }
+
+/// The example with `edit` applied, written with the knowledge base beside it.
+fn example_with(dir: &std::path::Path, edit: impl Fn(String) -> String) -> std::path::PathBuf {
+    let path = dir.join("attune.toml");
+    let text = edit(EXAMPLE.replace(
+        "state_dir = \"/var/lib/attune\"",
+        &format!("state_dir = \"{}\"", dir.join("state").display()),
+    ));
+    std::fs::write(&path, text).expect("write");
+    std::fs::copy(
+        repo_file("systemd/knowledge.toml"),
+        dir.join("knowledge.toml"),
+    )
+    .expect("kb");
+    path
+}
+
+#[test]
+fn check_config_rejects_what_start_up_would_reject() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("ca.pem"), "not a certificate\n").expect("ca");
+    std::fs::write(dir.path().join("creds"), "no colon here\n").expect("creds");
+    let cases: [(&str, &str, &str); 7] = [
+        (
+            "url = \"embedded\"",
+            "url = \"mqtt://host:99999\"",
+            "1..=65535",
+        ),
+        (
+            "url = \"embedded\"",
+            "url = \"mqtt://:1883\"",
+            "host is missing",
+        ),
+        ("url = \"embedded\"", "url = \"mqtts://[::1\"", "closing ]"),
+        (
+            "url = \"embedded\"",
+            "url = \"embedded://8.8.8.8:1883\"",
+            "not one of this machine's",
+        ),
+        (
+            "# ca_file = \"/etc/attune/ca.pem\"",
+            "ca_file = \"ca.pem\"\nurl = \"mqtts://broker:8883\"",
+            "ca.pem",
+        ),
+        (
+            "# credentials_file = \"/etc/attune/mqtt-credentials\"",
+            "credentials_file = \"creds\"\nurl = \"mqtt://broker:1883\"",
+            "user:password",
+        ),
+        (
+            "topic_prefix = \"attune\"",
+            "topic_prefix = \"$SYS//x\"",
+            "mqtt.topic_prefix",
+        ),
+    ];
+    for (from, to, needle) in cases {
+        let path = example_with(dir.path(), |t| {
+            let t = t.replace(from, to);
+            // Only one url line may remain.
+            if to.contains("url =") && from != "url = \"embedded\"" {
+                t.replacen("url = \"embedded\"", "", 1)
+            } else {
+                t
+            }
+        });
+        let out = attune(&["check-config", path.to_str().expect("utf8")]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(78), "{to}: {err}");
+        assert!(err.contains(needle), "{to}: missing {needle:?} in:\n{err}");
+    }
+}
+
+#[test]
+fn a_site_broker_comes_with_the_acl_requirement() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = example_with(dir.path(), |t| {
+        t.replace("url = \"embedded\"", "url = \"mqtt://broker.local:1883\"")
+    });
+    let out = attune(&["check-config", path.to_str().expect("utf8")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("note: requirement"), "{err}");
+    assert!(err.contains("central-station/+/ack"), "{err}");
+    assert!(err.contains("anonymously"), "{err}");
+}
+
+#[test]
+fn run_exits_78_when_the_embedded_brokers_port_is_taken() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let squatter = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = squatter.local_addr().expect("addr").port();
+    let path = example_with(dir.path(), |t| {
+        t.replace(
+            "url = \"embedded\"",
+            &format!("url = \"embedded://127.0.0.1:{port}\""),
+        )
+    });
+    let out = attune(&[
+        "run",
+        "--config",
+        path.to_str().expect("utf8"),
+        "--input",
+        "null",
+        "--output",
+        "null",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    assert!(
+        err.contains(&port.to_string()) && err.contains("another program"),
+        "{err}"
+    );
+}
+
+#[test]
+fn run_exits_78_on_a_bad_certificate_instead_of_restarting_forever() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("ca.pem"), "not a certificate\n").expect("ca");
+    let path = example_with(dir.path(), |t| {
+        t.replace("url = \"embedded\"", "url = \"mqtts://127.0.0.1:8883\"")
+            .replace("# ca_file = \"/etc/attune/ca.pem\"", "ca_file = \"ca.pem\"")
+    });
+    let out = attune(&[
+        "run",
+        "--config",
+        path.to_str().expect("utf8"),
+        "--input",
+        "null",
+        "--output",
+        "null",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    assert!(
+        err.contains("mqtt.ca_file") && err.contains("ca.pem"),
+        "{err}"
+    );
+}
