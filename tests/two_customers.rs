@@ -102,11 +102,11 @@ fn a_second_customers_emergency_within_the_cooldown_reaches_staff() {
     let mut alerts = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(120);
     while alerts.len() < 2 && Instant::now() < deadline {
-        if let Some(a) = staff.next_alert(Duration::from_millis(500)) {
-            if a.attempt == 0 {
-                staff.acknowledge(&a, "Sam", 120).expect("ack");
-                alerts.push(a);
-            }
+        if let Some(a) = staff.next_alert(Duration::from_millis(500))
+            && a.attempt == 0
+        {
+            staff.acknowledge(&a, "Sam", 120).expect("ack");
+            alerts.push(a);
         }
         if let Ok(Some(_)) = kiosk.try_wait() {
             break;
