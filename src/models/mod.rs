@@ -47,11 +47,60 @@ use std::path::{Path, PathBuf};
 
 /// The ONNX Runtime library for this machine's architecture inside the model directory `dir`.
 pub fn onnxruntime_path(dir: &Path) -> Option<PathBuf> {
+    onnxruntime_asset().map(|a| a.path_in(dir))
+}
+
+fn onnxruntime_asset() -> Option<manifest::Asset> {
     let arch = Arch::host()?;
     let manifest = Manifest::builtin().ok()?;
     manifest
         .assets
-        .iter()
+        .into_iter()
         .find(|a| a.kind == AssetKind::Onnxruntime && a.arch == Some(arch))
-        .map(|a| a.path_in(dir))
+}
+
+/// The ONNX Runtime library of the model directory `dir`, checked against its pinned size and
+/// sha256 before anyone loads it: the directory is writable by the service, and native code
+/// loaded from it runs with the daemon's rights. The error names the file and the fix.
+pub fn verified_onnxruntime(dir: &Path) -> Result<PathBuf, String> {
+    let asset = onnxruntime_asset()
+        .ok_or_else(|| "no ONNX Runtime library is known for this architecture".to_string())?;
+    let path = asset.path_in(dir);
+    let fix = format!("fix: attune models fetch --dir {}", dir.display());
+    match fsutil::check_file(&path, asset.size, &asset.sha256) {
+        Ok(fsutil::FileState::Ok) => Ok(path),
+        Ok(fsutil::FileState::Missing) => Err(format!("{} is missing; {fix}", path.display())),
+        Ok(_) => Err(format!(
+            "{} does not match its pinned sha256 (damaged or replaced): not loading it; {fix}",
+            path.display()
+        )),
+        Err(e) => Err(format!("{}: {e}; {fix}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replaced_onnx_runtime_is_not_loaded() {
+        let Some(path) = onnxruntime_path(Path::new("/models")) else {
+            return; // no pinned runtime for this architecture: nothing is ever loaded
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let rel = path.strip_prefix("/models").unwrap();
+        let e = verified_onnxruntime(dir.path()).unwrap_err();
+        assert!(
+            e.contains("missing") && e.contains("attune models fetch"),
+            "{e}"
+        );
+        let lib = dir.path().join(rel);
+        std::fs::create_dir_all(lib.parent().unwrap()).unwrap();
+        std::fs::write(&lib, b"\x7fELF not the pinned library").unwrap();
+        let e = verified_onnxruntime(dir.path()).unwrap_err();
+        assert!(
+            e.contains("does not match") && e.contains(&lib.display().to_string()),
+            "{e}"
+        );
+    }
 }

