@@ -158,7 +158,7 @@ impl Phrases {
             if eta < 90 {
                 out.push_str(&self.eta_soon);
             } else {
-                let minutes = (eta + 30) / 60;
+                let minutes = eta.saturating_add(30) / 60;
                 out.push_str(&self.eta_minutes.replace("{minutes}", &minutes.to_string()));
             }
         }

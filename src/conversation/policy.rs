@@ -21,8 +21,9 @@ pub struct Policy {
     pub unresolved_turns: u32,
     /// How many times an unacknowledged alert is repeated (to the supervisor too).
     pub max_realerts: u32,
-    /// After an alert, no new non-safety alert from this kiosk for this long (one customer,
-    /// one alert, not a storm).
+    /// After an alert, no new non-safety alert for the same customer for this long (one
+    /// customer, one alert, not a storm). A new customer, and a safety matter not already
+    /// waiting for staff, always raise their own.
     pub cooldown_s: u64,
     /// Re-alert (and tell the supervisor) when no member of staff acknowledges in this time.
     pub ack_timeout_s: u64,

@@ -835,3 +835,20 @@ fn a_customers_alerts_are_each_re_sent_and_all_reported_when_they_leave() {
         }]
     );
 }
+
+#[test]
+fn an_absurd_eta_is_said_sensibly() {
+    let t = Turn {
+        asked_for_person: Some("someone".into()),
+        ..turn("someone")
+    };
+    let (c, _) = heard(conv(), t, secs(0));
+    let ack = StaffAck {
+        alert_id: "k1-boot-1".into(),
+        by: Some("Sam".into()),
+        eta_s: Some(u32::MAX),
+    };
+    let (_, a) = c.step(&Event::StaffAcknowledged(ack), secs(1));
+    assert!(text(&a).starts_with("Sam is on the way."), "{}", text(&a));
+    assert!(!text(&a).contains("zero"), "{}", text(&a));
+}
