@@ -1,7 +1,8 @@
 //! attune's entry point: a table of contents. Parse the command line, set up logging, hand
 //! the command to the application, and map the outcome to an exit code.
 
-use attune::app;
+mod commands;
+
 use attune::cli::Cli;
 use clap::Parser;
 use std::process::ExitCode;
@@ -10,11 +11,11 @@ use tracing_subscriber::EnvFilter;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    match app::execute(cli.command) {
+    match commands::execute(cli.command) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            app::exit_code_for(&e)
+            commands::exit_code_for(&e)
         }
     }
 }

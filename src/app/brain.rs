@@ -365,7 +365,7 @@ pub(super) fn clamp_ms(v: u128) -> u32 {
 }
 
 /// The conversation core's view of a knowledge-base match.
-pub(super) fn answer_from(m: &IntentMatch) -> Answer {
+pub fn answer_from(m: &IntentMatch) -> Answer {
     Answer {
         intent: m.id.clone(),
         confidence: m.confidence,

@@ -26,7 +26,8 @@ use std::time::Duration;
 const ACK_QUEUE: usize = 16;
 
 /// Where the customer's voice comes from and where the kiosk's goes.
-pub(super) struct Io {
+pub struct Io {
+    /// Where the customer's voice comes from.
     pub input: Box<dyn AudioInput>,
     pub output: Box<dyn AudioOutput>,
     pub clock: Clock,
@@ -36,7 +37,7 @@ pub(super) struct Io {
 }
 
 /// Opens the input and output named by the specs.
-pub(super) fn io(
+pub fn io(
     config: &Config,
     input: &AudioSpec,
     output: &AudioSpec,
@@ -69,7 +70,7 @@ pub(super) fn io(
 }
 
 /// Opens the kiosk's voice output named by `spec`.
-pub(super) fn output(spec: &AudioSpec, clock: &Clock) -> anyhow::Result<Box<dyn AudioOutput>> {
+pub fn output(spec: &AudioSpec, clock: &Clock) -> anyhow::Result<Box<dyn AudioOutput>> {
     Ok(match spec {
         AudioSpec::Wav(path) => Box::new(WavOutput::create(path, clock.clone())?),
         AudioSpec::Null => Box::new(NullOutput::new(clock.clone())),
@@ -89,7 +90,7 @@ fn device_name(spec: &AudioSpec) -> Option<String> {
 /// Connects the alert publisher, then loads every engine; `io` supplies the audio ends.
 /// Alerts come first: a taken broker port, a bad certificate or a second daemon on the same
 /// state directory fails start-up at once, before seconds of model loading.
-pub(super) fn components(
+pub fn components(
     config: &Config,
     io: Io,
     runtime: &tokio::runtime::Handle,
@@ -136,7 +137,7 @@ pub(super) fn components(
 }
 
 /// Which kiosk an embedded broker serves.
-pub(super) fn broker_scope(config: &Config) -> BrokerScope {
+pub fn broker_scope(config: &Config) -> BrokerScope {
     BrokerScope {
         prefix: config.mqtt.topic_prefix.clone(),
         site: config.kiosk.site.clone(),
@@ -146,7 +147,7 @@ pub(super) fn broker_scope(config: &Config) -> BrokerScope {
 
 /// Alert delivery: the embedded broker when the configuration asks for it (logged in with
 /// its kiosk account), and the publisher with its outbox.
-pub(super) fn alerts(
+pub fn alerts(
     config: &Config,
     runtime: &tokio::runtime::Handle,
     status: StatusInfo,
@@ -179,7 +180,7 @@ pub(super) fn alerts(
 }
 
 /// The configured Piper voice.
-pub(super) fn voice(config: &Config) -> anyhow::Result<PiperTts> {
+pub fn voice(config: &Config) -> anyhow::Result<PiperTts> {
     let lib = match config.tts.onnxruntime.as_str() {
         // The models directory is the service's to write: check the library before loading.
         "" => verified_onnxruntime(&config.models_dir()).map_err(|why| TtsError::Load {
@@ -256,7 +257,7 @@ fn fixed_prompts(r: &Phrases, kb: &KnowledgeBase) -> Vec<(String, Pace)> {
 }
 
 /// The recogniser's initial prompt: the knowledge base's vocabulary (place names, services).
-pub(super) fn prompt(kb: &KnowledgeBase) -> String {
+pub fn prompt(kb: &KnowledgeBase) -> String {
     let mut out = String::new();
     // Whisper keeps about 224 prompt tokens; stay well under.
     for w in kb.vocabulary() {

@@ -11,20 +11,13 @@
 //! ```
 //! Every channel is bounded; engines and devices never run on tokio workers.
 
-mod bench;
-mod bench_live;
 mod brain;
-mod build;
-mod commands;
-mod demo;
-mod eval_commands;
+pub mod build;
 mod listen;
-mod model_commands;
 mod speak;
-mod speech_commands;
 mod understand;
 
-pub use commands::{ConfigInvalid, execute, exit_code_for};
+pub use brain::answer_from;
 
 use crate::alerts::{Alert, AlertPublisher, KioskIdentity};
 use crate::audio::{AudioInput, AudioOutput, Clock};
@@ -312,41 +305,4 @@ pub fn kiosk_identity(config: &Config) -> KioskIdentity {
 fn alert_tag(config: &Config) -> String {
     let boot = uuid::Uuid::new_v4().simple().to_string();
     format!("{}-{}", config.kiosk.id, &boot[..8])
-}
-
-/// `attune run`: builds the real components from the configuration and runs until the input
-/// ends or a signal arrives.
-fn run_command(
-    config_path: &std::path::Path,
-    input: Option<crate::audio::AudioSpec>,
-    output: Option<crate::audio::AudioSpec>,
-    fast: bool,
-) -> anyhow::Result<std::process::ExitCode> {
-    let config = commands::load_config(config_path)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("attune-io")
-        .enable_all()
-        .build()?;
-    let _rt = runtime.enter();
-    let shutdown = Shutdown::new();
-    shutdown.on_signals();
-    let input = match input {
-        Some(s) => s,
-        None => config.audio.input.parse()?,
-    };
-    let output = match output {
-        Some(s) => s,
-        None => config.audio.output.parse()?,
-    };
-    let io = build::io(&config, &input, &output, fast)?;
-    let components = build::components(&config, io, runtime.handle())?;
-    let report = run(&config, components, &shutdown)?;
-    if report.undelivered > 0 {
-        tracing::warn!(
-            undelivered = report.undelivered,
-            "alerts not yet acknowledged stay in the outbox for the next start"
-        );
-    }
-    Ok(std::process::ExitCode::SUCCESS)
 }

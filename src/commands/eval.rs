@@ -1,15 +1,15 @@
 //! `attune assess`, `attune eval stress` and `attune eval features`.
 
-use crate::audio::{SAMPLE_RATE, read_wav_mono, resample};
-use crate::cli::EvalCommand;
-use crate::config::{Config, default_models_dir};
-use crate::stress::acoustic::mix::NoiseBank;
-use crate::stress::acoustic::{FEATURE_NAMES, extract};
-use crate::stress::cues::analyse;
-use crate::stress::labels::{Table, csv_field, score};
-use crate::stress::{StressClassifier, StressConfig, StressInputs, TractArousal, fuse};
-use crate::stt::{SpeechToText, WhisperStt};
 use anyhow::{Context, anyhow, bail};
+use attune::audio::read_wav_mono;
+use attune::cli::EvalCommand;
+use attune::config::default_models_dir;
+use attune::stress::acoustic::mix::NoiseBank;
+use attune::stress::acoustic::{FEATURE_NAMES, extract};
+use attune::stress::cues::analyse;
+use attune::stress::labels::{Table, csv_field, score};
+use attune::stress::{StressClassifier, StressConfig, StressInputs, TractArousal, fuse};
+use attune::stt::{SpeechToText, WhisperStt};
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -44,7 +44,7 @@ pub(super) fn eval(command: EvalCommand) -> anyhow::Result<ExitCode> {
 fn stress_model(config: Option<&Path>) -> anyhow::Result<(StressConfig, PathBuf)> {
     Ok(match config {
         Some(p) => {
-            let c = super::commands::load_config(p)?;
+            let c = super::setup::load_config(p)?;
             (c.stress.clone(), c.model_path(&c.stress.model))
         }
         None => {
@@ -191,20 +191,16 @@ fn dump_features(
 
 /// `attune assess`: the kiosk's view of each recording, one JSON line per file.
 pub(super) fn assess(config: Option<&Path>, wavs: &[PathBuf]) -> anyhow::Result<ExitCode> {
-    let cfg = match config {
-        Some(p) => super::commands::load_config(p)?,
-        None => Config::example(&default_example_dir())?,
-    };
+    let cfg = super::setup::config_or_example(config)?;
     let prompt = if cfg.stt.prompt_from_knowledge {
-        super::model_commands::stt_prompt(&cfg)?
+        super::models::stt_prompt(&cfg)?
     } else {
         String::new()
     };
     let mut stt = WhisperStt::load(&cfg.model_path(&cfg.stt.model), &cfg.stt, prompt)?;
     let mut model = TractArousal::load(&cfg.model_path(&cfg.stress.model))?;
     for wav in wavs {
-        let pcm = read_wav_mono(wav)?;
-        let audio = resample(&pcm.samples, pcm.sample_rate, SAMPLE_RATE)?;
+        let audio = super::setup::read_16k(wav)?;
         let transcript = stt.transcribe(&audio)?.text;
         let acoustic = model.arousal(&audio).ok();
         let cues = analyse(&transcript, &cfg.stress.phrases);
@@ -234,15 +230,4 @@ pub(super) fn assess(config: Option<&Path>, wavs: &[PathBuf]) -> anyhow::Result<
         println!("{line}");
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Where the example configuration's relative paths (the knowledge base) resolve when no
-/// configuration is given: a checkout's `systemd/`, else `/etc/attune`.
-pub(super) fn default_example_dir() -> PathBuf {
-    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd");
-    if checkout.join("knowledge.toml").is_file() {
-        checkout
-    } else {
-        PathBuf::from("/etc/attune")
-    }
 }

@@ -3,17 +3,16 @@
 //! gate), so the ratios hold whatever else the machine is doing. Figures, never test
 //! thresholds.
 
-use super::build;
-use super::eval_commands::default_example_dir;
-use crate::alerts::{Alert, AlertPublisher, StatusInfo};
-use crate::audio::{FRAME_SAMPLES, SAMPLE_RATE, read_wav_mono, resample};
-use crate::config::Config;
-use crate::conversation::{AlertRequest, Pace, Reason, StaffHints, StressLevel, Trend};
-use crate::stress::{StressClassifier, TractArousal};
-use crate::stt::{SpeechToText, WhisperStt};
-use crate::tts::{TextToSpeech, split_sentences};
-use crate::vad::{SileroVad, VoiceDetector, gated_probability};
 use anyhow::Context;
+use attune::alerts::{Alert, AlertPublisher, StatusInfo};
+use attune::app::build;
+use attune::audio::{FRAME_SAMPLES, SAMPLE_RATE};
+use attune::config::Config;
+use attune::conversation::{AlertRequest, Pace, Reason, StaffHints, StressLevel, Trend};
+use attune::stress::{StressClassifier, TractArousal};
+use attune::stt::{SpeechToText, WhisperStt};
+use attune::tts::{TextToSpeech, split_sentences};
+use attune::vad::{SileroVad, VoiceDetector, gated_probability};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -32,10 +31,7 @@ pub(super) fn bench(
     live_turns: usize,
     json_out: bool,
 ) -> anyhow::Result<ExitCode> {
-    let cfg = match config {
-        Some(p) => super::commands::load_config(p)?,
-        None => Config::example(&default_example_dir())?,
-    };
+    let cfg = super::setup::config_or_example(config)?;
     let utterances = utterances(clips)?;
     println!(
         "attune bench: {} utterances ({:.1} s mean)",
@@ -86,10 +82,7 @@ fn utterances(limit: usize) -> anyhow::Result<Vec<Vec<f32>>> {
     files
         .iter()
         .take(limit)
-        .map(|p| {
-            let pcm = read_wav_mono(p)?;
-            Ok(resample(&pcm.samples, pcm.sample_rate, SAMPLE_RATE)?)
-        })
+        .map(|p| super::setup::read_16k(p))
         .collect()
 }
 
@@ -203,10 +196,10 @@ fn bench_tts(cfg: &Config) -> anyhow::Result<(serde_json::Value, (f64, f64))> {
 }
 
 /// Median time to the first audio of a prompt rendered at start-up.
-fn cached_first_audio(voice: crate::tts::PiperTts) -> anyhow::Result<f64> {
+fn cached_first_audio(voice: attune::tts::PiperTts) -> anyhow::Result<f64> {
     let sentences = split_sentences(REPLY);
     let first = sentences.first().map(String::as_str).unwrap_or(REPLY);
-    let mut cached = crate::tts::CachedTts::new(voice, &[(first, Pace::Normal)])?;
+    let mut cached = attune::tts::CachedTts::new(voice, &[(first, Pace::Normal)])?;
     let times: Vec<f64> = (0..20)
         .map(|_| {
             let t = Instant::now();
@@ -249,10 +242,7 @@ fn voice_to_voice(
 }
 
 fn bench_alert(cfg: &Config) -> anyhow::Result<serde_json::Value> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?;
+    let runtime = super::setup::runtime()?;
     let state = std::env::temp_dir().join(format!("attune-bench-{}", std::process::id()));
     let mut bench_cfg = cfg.clone();
     bench_cfg.kiosk.state_dir = state.clone();
@@ -262,7 +252,7 @@ fn bench_alert(cfg: &Config) -> anyhow::Result<serde_json::Value> {
         models: Default::default(),
         audio: "bench".into(),
     };
-    let (mut publisher, _acks) = super::build::alerts(&bench_cfg, runtime.handle(), info)
+    let (mut publisher, _acks) = attune::app::build::alerts(&bench_cfg, runtime.handle(), info)
         .context("starting the publisher")?;
     publisher.wait_connected(Duration::from_secs(5));
     let mut times = Vec::new();
@@ -298,7 +288,7 @@ fn bench_alert_payload(cfg: &Config, i: usize) -> Alert {
     };
     Alert::new(
         &request,
-        &super::kiosk_identity(cfg),
+        &attune::app::kiosk_identity(cfg),
         cfg.privacy.alert_transcript,
         0,
     )

@@ -1,24 +1,15 @@
 //! `attune say` (the voice on its own) and `attune reply` (the conversation core on its own).
 
-use super::build;
-use super::eval_commands::default_example_dir;
-use crate::audio::{AudioSpec, Clock};
-use crate::config::Config;
-use crate::conversation::{Action, Conversation, Event, Pace, StressLevel, StressReading, Turn};
-use crate::knowledge::KnowledgeBase;
-use crate::stress::cues::analyse;
-use crate::tts::{TextToSpeech, split_sentences};
 use anyhow::bail;
+use attune::app::build;
+use attune::audio::{AudioSpec, Clock};
+use attune::conversation::{Action, Conversation, Event, Pace, StressLevel, StressReading, Turn};
+use attune::knowledge::KnowledgeBase;
+use attune::stress::cues::analyse;
+use attune::tts::{TextToSpeech, split_sentences};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
-
-fn config(path: Option<&Path>) -> anyhow::Result<Config> {
-    Ok(match path {
-        Some(p) => super::commands::load_config(p)?,
-        None => Config::example(&default_example_dir())?,
-    })
-}
 
 /// Speaks `text` sentence by sentence; reports time to first audio and the real-time factor.
 pub(super) fn say(
@@ -27,7 +18,7 @@ pub(super) fn say(
     slow: bool,
     output: &AudioSpec,
 ) -> anyhow::Result<ExitCode> {
-    let cfg = config(config_path)?;
+    let cfg = super::setup::config_or_example(config_path)?;
     let mut tts = build::voice(&cfg)?;
     let clock = Clock::wall();
     let mut out = build::output(output, &clock)?;
@@ -60,7 +51,7 @@ pub(super) fn reply(
     words: &str,
     stress: &str,
 ) -> anyhow::Result<ExitCode> {
-    let cfg = config(config_path)?;
+    let cfg = super::setup::config_or_example(config_path)?;
     let level = match stress {
         "calm" => StressLevel::Calm,
         "tense" => StressLevel::Tense,
@@ -85,7 +76,7 @@ pub(super) fn reply(
         safety_phrase: cues.safety.clone(),
         asked_for_person: cues.asked_for_person.clone(),
         repeated_request: false,
-        answer: matched.as_ref().map(super::brain::answer_from),
+        answer: matched.as_ref().map(attune::app::answer_from),
     };
     let mut policy = cfg.escalation.clone();
     policy.min_answer_confidence = kb.threshold();

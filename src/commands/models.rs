@@ -1,17 +1,16 @@
 //! `attune models ...` and `attune transcribe`: model files in, plain answers out.
 
-use crate::audio::{SAMPLE_RATE, read_wav_mono, resample};
-use crate::cli::ModelsCommand;
-use crate::config::{Config, default_models_dir};
-use crate::knowledge::KnowledgeBase;
-use crate::models::convert_ct2::{self, WhisperAssets};
-use crate::models::fetch::{self, FetchOptions, StderrProgress};
-use crate::models::manifest::{Arch, AssetKind, Quant, Selection, WhisperModel};
-use crate::models::{import, onnxruntime_path, verify};
-use crate::stt::{SpeechToText, SttConfig, WhisperStt};
-use crate::tts::{PiperTts, TtsConfig};
-use crate::vad::SileroVad;
 use anyhow::{Context, anyhow};
+use attune::cli::ModelsCommand;
+use attune::config::{Config, default_models_dir};
+use attune::knowledge::KnowledgeBase;
+use attune::models::convert_ct2::{self, WhisperAssets};
+use attune::models::fetch::{self, FetchOptions, StderrProgress};
+use attune::models::manifest::{Arch, AssetKind, Quant, Selection, WhisperModel};
+use attune::models::{import, onnxruntime_path, verify};
+use attune::stt::{SpeechToText, SttConfig, WhisperStt};
+use attune::tts::{PiperTts, TtsConfig};
+use attune::vad::SileroVad;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -166,7 +165,7 @@ pub(super) fn transcribe(
 ) -> anyhow::Result<ExitCode> {
     let (stt_cfg, model_path, prompt) = match config {
         Some(path) => {
-            let c = super::commands::load_config(path)?;
+            let c = super::setup::load_config(path)?;
             let prompt = if c.stt.prompt_from_knowledge {
                 stt_prompt(&c)?
             } else {
@@ -184,9 +183,7 @@ pub(super) fn transcribe(
     let mut stt = WhisperStt::load(&model_path, &stt_cfg, prompt)?.with_full_window(full_window);
     let mut failed = false;
     for wav in wavs {
-        match read_wav_mono(wav)
-            .and_then(|pcm| resample(&pcm.samples, pcm.sample_rate, SAMPLE_RATE))
-        {
+        match super::setup::read_16k(wav) {
             Ok(audio) => {
                 let t = stt.transcribe(&audio)?;
                 println!("{}\t{}", wav.display(), t.text);
@@ -204,8 +201,8 @@ pub(super) fn transcribe(
     })
 }
 
-/// The recogniser's initial prompt for a configuration (see [`super::build::prompt`]).
+/// The recogniser's initial prompt for a configuration (see [`attune::app::build::prompt`]).
 pub(super) fn stt_prompt(config: &Config) -> anyhow::Result<String> {
     let kb = KnowledgeBase::load(config.resolve(&config.knowledge.file))?;
-    Ok(super::build::prompt(&kb))
+    Ok(attune::app::build::prompt(&kb))
 }

@@ -3,14 +3,13 @@
 //! member of staff who acknowledges alerts. Prints each turn and writes the kiosk's replies as
 //! WAV files.
 
-use super::build::{self, Io};
-use super::eval_commands::default_example_dir;
-use super::{RunReport, run};
-use crate::alerts::{Credentials, EmbeddedBroker, StaffClient};
-use crate::audio::{Clock, SAMPLE_RATE, WavInput, WavOutput, read_wav_mono, resample};
-use crate::config::Config;
-use crate::shutdown::Shutdown;
 use anyhow::{Context, anyhow};
+use attune::alerts::{Credentials, EmbeddedBroker, StaffClient};
+use attune::app::build::{self, Io};
+use attune::app::{RunReport, run};
+use attune::audio::{Clock, SAMPLE_RATE, WavInput, WavOutput};
+use attune::config::Config;
+use attune::shutdown::Shutdown;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -52,14 +51,11 @@ pub(super) fn demo(out_dir: &Path, real_time: bool) -> anyhow::Result<ExitCode> 
         .with_context(|| format!("resolving {}", out_dir.display()))?;
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let fixtures = fixtures_dir()?;
-    let mut config = Config::example(&default_example_dir())?;
+    let mut config = super::setup::config_or_example(None)?;
     config.kiosk.state_dir = out_dir.join("state");
     // A fresh outbox each demo: old alerts from an earlier demo would be re-sent.
     let _ = std::fs::remove_dir_all(&config.kiosk.state_dir);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?;
+    let runtime = super::setup::runtime()?;
     let broker = EmbeddedBroker::start(
         "127.0.0.1:0".parse()?,
         &config.state_dir(),
@@ -198,8 +194,7 @@ fn spawn_staff(
 fn scenario_audio(dir: &Path, lines: &[&str]) -> anyhow::Result<Vec<f32>> {
     let mut out = vec![0.0; SAMPLE_RATE as usize];
     for name in lines {
-        let pcm = read_wav_mono(&dir.join(name))?;
-        out.extend(resample(&pcm.samples, pcm.sample_rate, SAMPLE_RATE)?);
+        out.extend(super::setup::read_16k(&dir.join(name))?);
         out.extend(std::iter::repeat_n(
             0.0,
             (GAP_S * SAMPLE_RATE as f32) as usize,

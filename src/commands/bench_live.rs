@@ -4,12 +4,12 @@
 //! the baseline configuration (full-window speech-to-text, whole-reply synthesis, 0.7 s
 //! hangover, no early transcription).
 
-use super::build;
-use crate::audio::{Clock, NullOutput, SAMPLE_RATE, WavInput};
-use crate::config::Config;
-use crate::latency::{TurnLatency, percentile};
-use crate::shutdown::Shutdown;
 use anyhow::Context;
+use attune::app::build;
+use attune::audio::{Clock, NullOutput, SAMPLE_RATE, WavInput};
+use attune::config::Config;
+use attune::latency::{TurnLatency, percentile};
+use attune::shutdown::Shutdown;
 use serde_json::json;
 use std::path::Path;
 
@@ -94,10 +94,7 @@ fn live_config(cfg: &Config, dir: &Path, baseline: bool) -> Config {
 }
 
 fn run_live(cfg: &Config, customer: &[f32]) -> anyhow::Result<Live> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?;
+    let runtime = super::setup::runtime()?;
     let _rt = runtime.enter();
     // Audio time, as for any recording; fed at the speed of speech, so waits are real.
     let clock = Clock::samples(SAMPLE_RATE);
@@ -114,7 +111,7 @@ fn run_live(cfg: &Config, customer: &[f32]) -> anyhow::Result<Live> {
         keep_report: true,
     };
     let components = build::components(cfg, io, runtime.handle())?;
-    let report = super::run(cfg, components, &Shutdown::new())?;
+    let report = attune::app::run(cfg, components, &Shutdown::new())?;
     Ok(Live {
         latencies: report.latencies,
         rss_mb: super::bench::peak_rss_mb(),
