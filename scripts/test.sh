@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 export ATTUNE_TEST_DATA="${ATTUNE_TEST_DATA:-$(cd .. && pwd)/shared/data}"
 # One test at a time: whisper.cpp's worker threads spin, and two engines competing for
 # two cores slow each other down many times over.
-cargo test --release --locked -- --test-threads=1
+cargo test --release --locked --workspace -- --test-threads=1

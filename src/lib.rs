@@ -4,9 +4,12 @@
 //! `stress` assesses how the customer is doing from the voice, the words and the dialogue, and
 //! `knowledge` finds an answer. The pure `conversation` core decides what to say and whether
 //! to call staff; `tts` speaks the reply and `alerts` delivers alerts over MQTT through a
-//! durable outbox. `app` is the only place that builds real components and wires them onto
-//! their threads; `config` reads and validates the one configuration file; `cli` is the
-//! command line; `shutdown` turns signals into one orderly stop; `latency` says where a turn's time went; `wallclock` gives informational timestamps.
+//! durable outbox. `app` is the daemon: it builds the real components and wires them onto
+//! their threads. `config` reads and validates the one configuration file; `cli` is the
+//! command line (its tools live in the binary, `src/commands`); `shutdown` turns signals into
+//! one orderly stop; `latency` says where a turn's time went; `wallclock` gives informational
+//! timestamps. The model tooling is a crate of its own (`crates/attune-models`), which this
+//! library does not use.
 
 pub mod alerts;
 pub mod app;
@@ -16,7 +19,6 @@ pub mod config;
 pub mod conversation;
 pub mod knowledge;
 pub mod latency;
-pub mod models;
 pub mod shutdown;
 pub mod stress;
 pub mod stt;

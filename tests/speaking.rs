@@ -34,7 +34,7 @@ impl Listening {
     fn new(tts: &attune::tts::TtsConfig) -> Self {
         use attune::stt::{SttConfig, WhisperStt};
         let models = attune::config::default_models_dir();
-        let ort = attune::models::onnxruntime_path(&models).expect("onnxruntime for this machine");
+        let ort = attune_models::onnxruntime_path(&models).expect("onnxruntime for this machine");
         let voice =
             attune::tts::PiperTts::load(&support::model("piper/en_US-joe-medium.onnx"), &ort, tts)
                 .expect("voice");

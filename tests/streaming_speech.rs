@@ -9,10 +9,10 @@ use attune::audio::{AudioError, AudioOutput, Clock, NullOutput, Pcm, SAMPLE_RATE
 use attune::config::Config;
 use attune::conversation::Pace;
 use attune::knowledge::KnowledgeBase;
-use attune::models::onnxruntime_path;
 use attune::shutdown::Shutdown;
 use attune::tts::{PiperTts, TextToSpeech, TtsError};
 use attune::vad::EnergyDetector;
+use attune_models::onnxruntime_path;
 use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;

@@ -13,10 +13,9 @@ use crate::config::Config;
 use crate::conversation::StaffAck;
 use crate::conversation::{Pace, Phrases};
 use crate::knowledge::KnowledgeBase;
-use crate::models::verified_onnxruntime;
 use crate::stress::TractArousal;
 use crate::stt::WhisperStt;
-use crate::tts::{CachedTts, PiperTts, TtsError, split_sentences};
+use crate::tts::{CachedTts, PiperTts, split_sentences, verified_onnxruntime};
 use crate::vad::SileroVad;
 use anyhow::{Context, anyhow};
 use std::sync::mpsc::{Receiver, sync_channel};
@@ -183,10 +182,7 @@ pub fn alerts(
 pub fn voice(config: &Config) -> anyhow::Result<PiperTts> {
     let lib = match config.tts.onnxruntime.as_str() {
         // The models directory is the service's to write: check the library before loading.
-        "" => verified_onnxruntime(&config.models_dir()).map_err(|why| TtsError::Load {
-            path: config.models_dir(),
-            why,
-        })?,
+        "" => verified_onnxruntime(&config.models_dir())?,
         // An installer's own library, in a place the installer chose and protects.
         path => config.resolve(std::path::Path::new(path)),
     };

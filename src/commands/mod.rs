@@ -85,7 +85,7 @@ pub fn exit_code_for(e: &anyhow::Error) -> ExitCode {
             Some(attune::stress::StressError::Load { .. })
         ) || matches!(
             c.downcast_ref::<attune::tts::TtsError>(),
-            Some(attune::tts::TtsError::Load { .. })
+            Some(attune::tts::TtsError::Load { .. } | attune::tts::TtsError::Runtime { .. })
         )
     });
     let config_error = e.chain().any(|c| {

@@ -4,13 +4,13 @@ use anyhow::{Context, anyhow};
 use attune::cli::ModelsCommand;
 use attune::config::{Config, default_models_dir};
 use attune::knowledge::KnowledgeBase;
-use attune::models::convert_ct2::{self, WhisperAssets};
-use attune::models::fetch::{self, FetchOptions, StderrProgress};
-use attune::models::manifest::{Arch, AssetKind, Quant, Selection, WhisperModel};
-use attune::models::{import, onnxruntime_path, verify};
 use attune::stt::{SpeechToText, SttConfig, WhisperStt};
 use attune::tts::{PiperTts, TtsConfig};
 use attune::vad::SileroVad;
+use attune_models::convert_ct2::{self, WhisperAssets};
+use attune_models::fetch::{self, FetchOptions, StderrProgress};
+use attune_models::manifest::{Arch, AssetKind, Quant, Selection, WhisperModel};
+use attune_models::{import, onnxruntime_path, verify};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

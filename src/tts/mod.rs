@@ -1,7 +1,9 @@
 //! Text-to-speech: the [`TextToSpeech`] seam and sentence splitting for streaming synthesis.
 
+mod onnxruntime;
 mod piper;
 
+pub use onnxruntime::verified_onnxruntime;
 pub use piper::{PiperTts, espeak_data_dir};
 
 use crate::audio::{self, Pcm};
@@ -21,6 +23,14 @@ pub enum TtsError {
         /// The voice file.
         path: PathBuf,
         /// What went wrong.
+        why: String,
+    },
+    /// The ONNX Runtime library is missing, or is not the pinned one.
+    #[error("ONNX Runtime library {path}: {why}")]
+    Runtime {
+        /// The library file.
+        path: PathBuf,
+        /// What is wrong, with the fix.
         why: String,
     },
     /// Synthesis failed.

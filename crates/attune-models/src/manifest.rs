@@ -40,7 +40,7 @@ use std::path::{Component, Path, PathBuf};
 use std::str::FromStr;
 
 /// The manifest shipped with this crate (pins measured from the real registry files).
-const BUILTIN: &str = include_str!("../../models/manifest.toml");
+const BUILTIN: &str = include_str!("../../../models/manifest.toml");
 
 /// Errors reading or validating a manifest.
 #[derive(Debug, thiserror::Error)]

@@ -20,8 +20,8 @@ mod tiktoken;
 
 pub use plan::Hparams;
 
-use crate::models::fsutil::{AtomicFile, HashingWriter};
-use crate::models::manifest::Quant;
+use crate::fsutil::{AtomicFile, HashingWriter};
+use crate::manifest::Quant;
 use ct2::Ct2Model;
 use plan::{Storage, TensorSpec, whisper_tensors};
 use std::io::Write;

@@ -7,10 +7,10 @@
 //! Files the selection does not need (conversion sources, other architectures) are checked
 //! only if present. Every problem names the file and the command that fixes it.
 
-use crate::models::convert_ct2::ggml::{self, GgmlCheckError};
-use crate::models::fsutil::sha256_file;
-use crate::models::manifest::{Arch, Asset, AssetKind, Manifest, Selection, WhisperModel};
-use crate::models::registry::read_prefix;
+use crate::convert_ct2::ggml::{self, GgmlCheckError};
+use crate::fsutil::sha256_file;
+use crate::manifest::{Arch, Asset, AssetKind, Manifest, Selection, WhisperModel};
+use crate::registry::read_prefix;
 use std::fmt;
 use std::path::{Path, PathBuf};
 

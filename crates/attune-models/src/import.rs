@@ -7,11 +7,9 @@
 //! Nothing is installed unless its size and sha256 match the manifest. Conversion sources are
 //! imported too, so a following `attune models fetch` can convert locally without a network.
 
-use crate::models::fsutil::{
-    AtomicFile, FileState, HashingWriter, check_file, copy_atomic, sha256_file,
-};
-use crate::models::manifest::{Asset, Manifest, ManifestError};
-use crate::models::registry;
+use crate::fsutil::{AtomicFile, FileState, HashingWriter, check_file, copy_atomic, sha256_file};
+use crate::manifest::{Asset, Manifest, ManifestError};
+use crate::registry;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

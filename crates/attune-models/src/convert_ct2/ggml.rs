@@ -17,7 +17,7 @@
 
 use super::half::{Q8_0_BLOCK, Q8_0_BLOCK_BYTES};
 use super::plan::{Hparams, Storage, whisper_tensors};
-use crate::models::manifest::Quant;
+use crate::manifest::Quant;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
 use std::path::Path;

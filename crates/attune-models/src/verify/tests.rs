@@ -1,8 +1,8 @@
 //! verify: each kind of damage is detected and named with its fix.
 
 use super::*;
-use crate::models::convert_ct2::{convert, tests as ct2};
-use crate::models::manifest::Quant;
+use crate::convert_ct2::{convert, tests as ct2};
+use crate::manifest::Quant;
 use sha2::Digest;
 use std::cell::RefCell;
 

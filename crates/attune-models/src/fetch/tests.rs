@@ -1,8 +1,8 @@
 //! fetch end to end against a fake pip that serves locally built wheels and an sdist.
 
 use super::*;
-use crate::models::convert_ct2::{convert, tests as ct2};
-use crate::models::manifest::Quant;
+use crate::convert_ct2::{convert, tests as ct2};
+use crate::manifest::Quant;
 use sha2::Digest;
 use std::os::unix::fs::PermissionsExt;
 
@@ -253,7 +253,7 @@ fn fetches_converts_verifies_and_then_does_nothing() {
     );
     assert!(!f.dir().join(WORK_DIR).exists());
     assert!(
-        crate::models::verify::verify_manifest(
+        crate::verify::verify_manifest(
             &f.manifest,
             &f.dir(),
             &options(vec![]).selection(),

