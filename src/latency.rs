@@ -74,8 +74,14 @@ impl LatencySummary {
     }
 }
 
-/// Nearest-rank percentile of sorted values.
-pub fn percentile(sorted: &[u32], q: f64) -> Option<u32> {
+/// Milliseconds as reported: a turn never takes 49 days, but no cast may wrap.
+pub fn clamp_ms(ms: u128) -> u32 {
+    u32::try_from(ms).unwrap_or(u32::MAX)
+}
+
+/// Nearest-rank percentile of sorted values (the one definition the status topic and
+/// `attune bench` both use).
+pub fn percentile<T: Copy>(sorted: &[T], q: f64) -> Option<T> {
     if sorted.is_empty() {
         return None;
     }

@@ -1,8 +1,8 @@
 //! attune: an offline voice help point.
 //!
 //! A customer speaks; `audio` captures it, `vad` finds the utterance, `stt` transcribes it,
-//! `stress` assesses how the customer is doing from the voice, the words and the dialogue, and
-//! `knowledge` finds an answer. The pure `conversation` core decides what to say and whether
+//! `stress` hears arousal in the voice and cues in the words, `knowledge` finds an answer, and
+//! `assessment` puts these and the dialogue together into the turn the core decides on. The pure `conversation` core decides what to say and whether
 //! to call staff; `tts` speaks the reply and `alerts` delivers alerts over MQTT through a
 //! durable outbox. `app` is the daemon: it builds the real components and wires them onto
 //! their threads. `config` reads and validates the one configuration file; `cli` is the
@@ -13,6 +13,7 @@
 
 pub mod alerts;
 pub mod app;
+pub mod assessment;
 pub mod audio;
 pub mod cli;
 pub mod config;

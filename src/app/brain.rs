@@ -1,124 +1,110 @@
-//! The brain thread: owns the conversation core, turns engine results into core events, and
-//! executes the core's actions (speech, alerts) in order.
+//! The brain thread: owns the conversation core and the turn assessment, turns engine results
+//! into core events, and executes the core's actions (speech, alerts) in order.
 
-use super::speak::{SayCmd, TurnTiming};
-use super::understand::Understood;
-use super::{Activity, BrainMsg, RunReport, TurnRecord};
-use crate::alerts::{Alert, AlertPublisher, KioskIdentity, StatusUpdate};
+use super::activity::{Activity, TurnGuard};
+use super::messages::{BrainMsg, SayCmd, TurnTiming, Understood};
+use super::report::{Recorder, RunReport, TurnRecord};
+use crate::alerts::{Alert, AlertPublisher, KioskIdentity, StatusUpdate, TranscriptPolicy};
+use crate::assessment::Assessor;
 use crate::audio::Clock;
-use crate::config::PrivacyConfig;
-use crate::conversation::{Action, Answer, Conversation, Event, StaffAck, Turn};
-use crate::knowledge::{IntentMatch, KnowledgeBase};
-use crate::latency::TurnLatency;
-use crate::shutdown::Shutdown;
-use crate::stress::cues::{CuePhrases, DialogueCues, analyse};
-use crate::stress::{StressConfig, StressInputs, fuse};
+use crate::conversation::{Action, Conversation, Event, StaffAck};
+use crate::latency::{TurnLatency, clamp_ms};
+use crate::shutdown::{Shutdown, Systemd};
+use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant};
 
 /// How often time-driven events (timeouts, leaving) are checked.
 const TICK: Duration = Duration::from_millis(100);
-/// Earlier utterances of the present customer kept to spot repeated requests.
-const HISTORY: usize = 16;
 /// Acknowledged alert ids remembered to ignore repeated deliveries (QoS 1 is at least once).
 const RECENT_ACKS: usize = 64;
 
-/// What a run recorded, when it records (see [`Components::keep_report`](super::Components)).
-pub(super) struct Recorder {
-    keep: bool,
-    report: RunReport,
+/// How the brain works.
+pub(super) struct BrainSettings {
+    /// The kiosk as named in alerts.
+    pub kiosk: KioskIdentity,
+    /// What alerts carry of the customer's words.
+    pub transcript_policy: TranscriptPolicy,
+    /// Write transcripts to the log.
+    pub log_transcripts: bool,
+    /// Silence waited for before a turn ends (counted in its latency).
+    pub hangover: Duration,
+    /// After the input ends, how long an unacknowledged alert may still be acknowledged, so
+    /// the customer hears who is coming.
+    pub ack_grace: Duration,
+    /// Keep a [`RunReport`] (a recording's run).
+    pub keep_report: bool,
 }
 
-impl Recorder {
-    pub fn new(keep: bool) -> Self {
-        Self {
-            keep,
-            report: RunReport::default(),
-        }
-    }
-
-    fn turn(&mut self, t: TurnRecord) {
-        if self.keep {
-            self.report.turns.push(t);
-        }
-    }
-
-    fn said(&mut self, text: &str) {
-        if self.keep {
-            self.report.said.push(text.to_string());
-            if let Some(t) = self.report.turns.last_mut() {
-                t.replies.push(text.to_string());
-            }
-        }
-    }
-
-    fn alert(&mut self, alert: &Alert) {
-        if self.keep {
-            if let Some(t) = self.report.turns.last_mut() {
-                t.alert = Some((alert.alert_id.clone(), alert.reason));
-            }
-            self.report.alerts.push(alert.clone());
-        }
-    }
-
-    fn ack(&mut self, ack: &StaffAck) {
-        if self.keep {
-            self.report.acks.push(ack.clone());
-        }
-    }
-
-    fn latency(&mut self, l: TurnLatency) {
-        if self.keep {
-            self.report.latencies.push(l);
-        }
-    }
-
-    /// What was recorded (empty for a live kiosk).
-    pub fn into_report(self) -> RunReport {
-        self.report
-    }
+/// What the pipeline's threads share with the brain.
+pub(super) struct BrainLinks {
+    /// Everything the other threads tell the brain.
+    pub inbox: Receiver<BrainMsg>,
+    /// Replies to the synthesis thread.
+    pub to_tts: SyncSender<SayCmd>,
+    /// What the pipeline is busy with.
+    pub activity: Activity,
+    /// The pipeline clock.
+    pub clock: Clock,
+    /// Stops the run.
+    pub shutdown: Shutdown,
 }
 
 /// What the brain thread owns.
 pub(super) struct Brain {
-    pub conversation: Conversation,
-    pub knowledge: KnowledgeBase,
-    pub stress_cfg: StressConfig,
-    pub cues: CuePhrases,
-    pub privacy: PrivacyConfig,
-    pub kiosk: KioskIdentity,
-    pub alerts: Box<dyn AlertPublisher>,
-    pub acks: Receiver<StaffAck>,
-    pub inbox: Receiver<BrainMsg>,
-    pub to_tts: SyncSender<SayCmd>,
-    pub activity: Activity,
-    pub clock: Clock,
-    pub shutdown: Shutdown,
-    pub history: Vec<String>,
-    pub unanswered_run: u32,
-    pub report: Recorder,
-    /// Alerts already acknowledged (bounded).
-    pub recent_acks: std::collections::VecDeque<String>,
-    /// After the input ends, how long an unacknowledged alert may still be acknowledged, so
-    /// the customer hears who is coming.
-    pub ack_grace: Duration,
+    conversation: Conversation,
+    assessor: Assessor,
+    alerts: Box<dyn AlertPublisher>,
+    acks: Receiver<StaffAck>,
+    settings: BrainSettings,
+    links: BrainLinks,
+    report: Recorder,
+    recent_acks: VecDeque<String>,
     /// systemd notifications; the watchdog is pinged only from this loop.
-    pub systemd: crate::shutdown::Systemd,
-    /// Silence waited for before a turn ends (counted in its latency).
-    pub hangover: Duration,
+    systemd: Systemd,
     /// The timing of the turn being handled, until its first reply is sent.
-    pub timing: Option<TurnTiming>,
+    timing: Option<TurnTiming>,
 }
 
 impl Brain {
+    /// The thread's state: the core, the assessment, alert delivery with its
+    /// acknowledgements, and the links to the other threads.
+    pub fn new(
+        conversation: Conversation,
+        assessor: Assessor,
+        (alerts, acks): (Box<dyn AlertPublisher>, Receiver<StaffAck>),
+        settings: BrainSettings,
+        links: BrainLinks,
+    ) -> Self {
+        let report = Recorder::new(settings.keep_report);
+        Self {
+            conversation,
+            assessor,
+            alerts,
+            acks,
+            settings,
+            links,
+            report,
+            recent_acks: VecDeque::new(),
+            systemd: Systemd::new(),
+            timing: None,
+        }
+    }
+
+    /// Tells systemd the kiosk is ready, listening on `input`.
+    pub fn ready(&self, input: &str) {
+        self.systemd.ready(&format!("listening on {input}"));
+    }
+
     /// Runs until the input has ended and the last turn is finished, or shutdown.
     pub fn run(mut self) -> (RunReport, Box<dyn AlertPublisher>) {
         let mut drained_at: Option<Instant> = None;
         loop {
-            if self.shutdown.is_triggered() || drained_at.is_some_and(|t| self.finished(t)) {
+            let done = drained_at.is_some_and(|t| self.finished(t));
+            if self.links.shutdown.is_triggered() || done {
                 break;
             }
-            match self.inbox.recv_timeout(TICK) {
+            match self.links.inbox.recv_timeout(TICK) {
                 Ok(BrainMsg::InputEnded) | Err(RecvTimeoutError::Disconnected) => {
                     drained_at.get_or_insert_with(Instant::now);
                 }
@@ -136,9 +122,9 @@ impl Brain {
     /// The input has ended: done once the last turn is spoken and no alert is still waiting
     /// for a member of staff within the grace period.
     fn finished(&self, drained_at: Instant) -> bool {
-        let waiting_for_staff =
-            self.conversation.pending_alert().is_some() && drained_at.elapsed() < self.ack_grace;
-        self.activity.idle() && !waiting_for_staff
+        let waiting_for_staff = self.conversation.pending_alert().is_some()
+            && drained_at.elapsed() < self.settings.ack_grace;
+        self.links.activity.idle() && !waiting_for_staff
     }
 
     fn handle(&mut self, msg: BrainMsg) {
@@ -156,6 +142,7 @@ impl Brain {
             }
             // The status shows the input's name while it works, as it did at start-up.
             BrainMsg::InputRecovered(input) => self.alerts.report(StatusUpdate::Audio(input)),
+            // Handled by the run loop, which ends the run once the last turn is done.
             BrainMsg::InputEnded => {}
         }
     }
@@ -200,9 +187,9 @@ impl Brain {
             self.apply(&Event::NotHeard);
             return;
         }
-        let turn = self.assess(&text, u.acoustic);
+        let turn = self.assessor.assess(&text, u.acoustic).turn;
         self.alerts.report(StatusUpdate::Stress(turn.stress.score));
-        if self.privacy.log_transcripts {
+        if self.settings.log_transcripts {
             tracing::info!(transcript = %text, "heard");
         }
         tracing::info!(
@@ -225,9 +212,9 @@ impl Brain {
             replies: Vec::new(),
             alert: None,
         });
-        let timing = TurnTiming {
+        self.timing = Some(TurnTiming {
             latency: TurnLatency {
-                hangover_ms: ms(self.hangover),
+                hangover_ms: clamp_ms(self.settings.hangover.as_millis()),
                 stt_wait_ms: clamp_ms(u.stt_wait_ms),
                 stt_ms: clamp_ms(u.stt_ms),
                 stt_early: u.stt_early,
@@ -236,63 +223,17 @@ impl Brain {
             },
             ended_at: u.ended_at,
             think_from,
-        };
-        self.timing = Some(timing);
+        });
         self.apply_with_guard(&Event::Heard(Box::new(turn)), Some(u.guard));
         self.timing = None;
-    }
-
-    /// Words, dialogue and voice → the turn the core decides on.
-    fn assess(&mut self, text: &str, acoustic: Option<f32>) -> Turn {
-        let cues = analyse(text, &self.cues);
-        let kb = &self.knowledge;
-        let repeated_request =
-            DialogueCues::assess_with(&self.history, text, |s| kb.content_terms(s))
-                .repeated_request;
-        let answer = self.knowledge.match_intent(text).as_ref().map(answer_from);
-        let stress = fuse(
-            &self.stress_cfg,
-            &StressInputs {
-                acoustic,
-                text: cues.score,
-                sentiment: cues.sentiment,
-                frustration: cues.frustration.clone(),
-                repeated_request,
-                unresolved_before: self.unanswered_run,
-            },
-        );
-        let answered = answer
-            .as_ref()
-            .is_some_and(|a| a.confidence >= self.knowledge_threshold());
-        self.unanswered_run = if answered && !repeated_request {
-            0
-        } else {
-            self.unanswered_run + 1
-        };
-        if self.history.len() >= HISTORY {
-            self.history.remove(0);
-        }
-        self.history.push(text.to_string());
-        Turn {
-            transcript: text.to_string(),
-            stress,
-            safety_phrase: cues.safety,
-            asked_for_person: cues.asked_for_person,
-            repeated_request,
-            answer,
-        }
-    }
-
-    fn knowledge_threshold(&self) -> f32 {
-        self.conversation.min_answer_confidence()
     }
 
     fn apply(&mut self, event: &Event) {
         self.apply_with_guard(event, None);
     }
 
-    fn apply_with_guard(&mut self, event: &Event, mut guard: Option<super::TurnGuard>) {
-        let actions = self.conversation.apply(event, self.clock.now());
+    fn apply_with_guard(&mut self, event: &Event, mut guard: Option<TurnGuard>) {
+        let actions = self.conversation.apply(event, self.links.clock.now());
         let last_say = actions.iter().rposition(|a| matches!(a, Action::Say(_)));
         for (i, action) in actions.into_iter().enumerate() {
             // The turn counts as handled once its (last) reply is synthesised.
@@ -305,29 +246,29 @@ impl Brain {
         }
     }
 
-    fn execute(&mut self, action: Action, guard: Option<super::TurnGuard>) {
+    fn execute(&mut self, action: Action, guard: Option<TurnGuard>) {
         match action {
             Action::Say(say) => {
                 self.report.said(&say.text);
-                self.activity.reply_started();
+                self.links.activity.reply_started();
                 let cmd = SayCmd {
                     say,
-                    generation: self.activity.generation(),
+                    generation: self.links.activity.generation(),
                     guard,
                     // The turn's first reply carries its timing to the speaker.
                     timing: self.timing.take().map(TurnTiming::thought),
                 };
-                if self.to_tts.send(cmd).is_err() {
+                if self.links.to_tts.send(cmd).is_err() {
                     tracing::error!("speech thread is gone; reply not spoken");
-                    self.activity.reply_done();
+                    self.links.activity.reply_done();
                 }
             }
-            Action::StopSpeaking => self.activity.cancel_speech(),
+            Action::StopSpeaking => self.links.activity.cancel_speech(),
             Action::RaiseAlert(request) => {
                 let alert = Alert::new(
                     &request,
-                    &self.kiosk,
-                    self.privacy.alert_transcript,
+                    &self.settings.kiosk,
+                    self.settings.transcript_policy,
                     crate::wallclock::now_ms(),
                 );
                 tracing::warn!(alert_id = %alert.alert_id, reason = alert.reason.code(), "alerting staff");
@@ -343,8 +284,7 @@ impl Brain {
                 }
             }
             Action::SessionEnded { alerts } => {
-                self.history.clear();
-                self.unanswered_run = 0;
+                self.assessor.customer_left();
                 for id in alerts {
                     if let Err(e) = self.alerts.customer_left(&id) {
                         tracing::error!(alert_id = %id, "cannot report that the customer left: {e}");
@@ -352,26 +292,5 @@ impl Brain {
                 }
             }
         }
-    }
-}
-
-fn ms(d: Duration) -> u32 {
-    clamp_ms(d.as_millis())
-}
-
-/// Milliseconds as reported (a turn never takes 49 days, but no cast may wrap).
-pub(super) fn clamp_ms(v: u128) -> u32 {
-    v.min(u128::from(u32::MAX)) as u32
-}
-
-/// The conversation core's view of a knowledge-base match.
-pub fn answer_from(m: &IntentMatch) -> Answer {
-    Answer {
-        intent: m.id.clone(),
-        confidence: m.confidence,
-        text: m.answer.clone(),
-        follow_up: m.follow_up.clone(),
-        staff_only: m.staff_only,
-        safety: m.safety,
     }
 }

@@ -109,11 +109,7 @@ pub fn components(
     };
     let (publisher, acks) = alerts(config, runtime, status)?;
     let knowledge = KnowledgeBase::load(config.resolve(&config.knowledge.file))?;
-    let prompt = if config.stt.prompt_from_knowledge {
-        prompt(&knowledge)
-    } else {
-        String::new()
-    };
+    let prompt = recogniser_prompt(config, &knowledge);
     let stt = WhisperStt::load(&config.model_path(&config.stt.model), &config.stt, prompt)?;
     let vad = SileroVad::load(&config.model_path(&config.vad.model))?;
     let stress = TractArousal::load(&config.model_path(&config.stress.model))?;
@@ -252,8 +248,18 @@ fn fixed_prompts(r: &Phrases, kb: &KnowledgeBase) -> Vec<(String, Pace)> {
     out
 }
 
-/// The recogniser's initial prompt: the knowledge base's vocabulary (place names, services).
-pub fn prompt(kb: &KnowledgeBase) -> String {
+/// The recogniser's initial prompt as configured: the knowledge base's vocabulary with
+/// `[stt] prompt_from_knowledge`, else none.
+pub fn recogniser_prompt(config: &Config, kb: &KnowledgeBase) -> String {
+    if config.stt.prompt_from_knowledge {
+        vocabulary_prompt(kb)
+    } else {
+        String::new()
+    }
+}
+
+/// The knowledge base's vocabulary (place names, services) as a recogniser prompt.
+fn vocabulary_prompt(kb: &KnowledgeBase) -> String {
     let mut out = String::new();
     // Whisper keeps about 224 prompt tokens; stay well under.
     for w in kb.vocabulary() {

@@ -1,7 +1,7 @@
 //! The listening thread: input frames → energy gate → voice detector → endpointing.
 
-use super::understand::Utterance;
-use super::{Activity, BrainMsg};
+use super::activity::Activity;
+use super::messages::{BrainMsg, Utterance};
 use crate::audio::{AudioInput, Clock};
 use crate::shutdown::Shutdown;
 use crate::stt::Offers;
@@ -9,32 +9,65 @@ use crate::vad::{Segment, Segmenter, VadConfig, VoiceDetector, gated_probability
 use std::sync::mpsc::SyncSender;
 use std::time::{Duration, Instant};
 
-/// What the listening thread owns.
-pub(super) struct Listener {
-    pub input: Box<dyn AudioInput>,
-    pub vad: Box<dyn VoiceDetector>,
-    pub cfg: VadConfig,
+/// How the listening thread works.
+pub(super) struct ListenSettings {
+    /// Voice detection and endpointing.
+    pub vad: VadConfig,
+    /// The hardware removes the kiosk's own voice (no raised barge-in threshold).
     pub echo_cancellation: bool,
     /// Feed the input only when the pipeline is idle (`--fast` runs).
     pub paced_by_pipeline: bool,
-    pub clock: Clock,
-    pub activity: Activity,
-    pub to_brain: SyncSender<BrainMsg>,
-    pub to_understand: SyncSender<Utterance>,
-    /// Numbers the early offers; moving it on stops a stale early transcription.
-    pub offers: Offers,
-    pub shutdown: Shutdown,
+    /// Longest wait between retries of a lost device.
     pub retry_max: Duration,
 }
 
+/// What the pipeline's threads share with the listener.
+pub(super) struct ListenLinks {
+    /// The pipeline clock.
+    pub clock: Clock,
+    /// What the pipeline is busy with.
+    pub activity: Activity,
+    /// Numbers the early offers; moving it on stops a stale early transcription.
+    pub offers: Offers,
+    /// Stops the thread.
+    pub shutdown: Shutdown,
+    /// Speech started and ended, input trouble.
+    pub to_brain: SyncSender<BrainMsg>,
+    /// Utterances, early and final.
+    pub to_understand: SyncSender<Utterance>,
+}
+
+/// What the listening thread owns.
+pub(super) struct Listener {
+    input: Box<dyn AudioInput>,
+    vad: Box<dyn VoiceDetector>,
+    settings: ListenSettings,
+    links: ListenLinks,
+}
+
 impl Listener {
+    /// The thread's state.
+    pub fn new(
+        input: Box<dyn AudioInput>,
+        vad: Box<dyn VoiceDetector>,
+        settings: ListenSettings,
+        links: ListenLinks,
+    ) -> Self {
+        Self {
+            input,
+            vad,
+            settings,
+            links,
+        }
+    }
+
     /// Runs until the input ends or shutdown; errors from a lost device are retried.
     pub fn run(mut self) {
-        let mut segmenter = Segmenter::new(self.cfg.clone());
+        let mut segmenter = Segmenter::new(self.settings.vad.clone());
         let mut backoff = Duration::from_millis(200);
         let mut troubled = false;
-        while !self.shutdown.is_triggered() {
-            if self.paced_by_pipeline && !self.wait_until_idle() {
+        while !self.links.shutdown.is_triggered() {
+            if self.settings.paced_by_pipeline && !self.wait_until_idle() {
                 break;
             }
             match self.input.read_frame() {
@@ -43,12 +76,18 @@ impl Listener {
                     if std::mem::take(&mut troubled) {
                         tracing::info!(input = %self.input.describe(), "audio input is back");
                         let _ = self
+                            .links
                             .to_brain
                             .send(BrainMsg::InputRecovered(self.input.describe()));
                     }
-                    segmenter.set_barge_in(self.activity.speaking() && !self.echo_cancellation);
-                    let prob =
-                        gated_probability(self.vad.as_mut(), &frame, self.cfg.energy_gate_db);
+                    segmenter.set_barge_in(
+                        self.links.activity.speaking() && !self.settings.echo_cancellation,
+                    );
+                    let prob = gated_probability(
+                        self.vad.as_mut(),
+                        &frame,
+                        self.settings.vad.energy_gate_db,
+                    );
                     for seg in segmenter.push(&frame, prob) {
                         self.forward(seg);
                     }
@@ -57,9 +96,12 @@ impl Listener {
                 Err(e) => {
                     tracing::error!(input = %self.input.describe(), "audio input failed: {e}; retrying in {backoff:?}");
                     troubled = true;
-                    let _ = self.to_brain.send(BrainMsg::InputTrouble(e.to_string()));
+                    let _ = self
+                        .links
+                        .to_brain
+                        .send(BrainMsg::InputTrouble(e.to_string()));
                     std::thread::sleep(backoff);
-                    backoff = (backoff * 2).min(self.retry_max);
+                    backoff = (backoff * 2).min(self.settings.retry_max);
                     self.vad.reset();
                 }
             }
@@ -68,40 +110,46 @@ impl Listener {
             self.forward(seg);
         }
         // A --fast run need not wait out its last reply in real time.
-        self.clock
-            .end_of_input(if self.paced_by_pipeline { 20.0 } else { 1.0 });
-        let _ = self.to_brain.send(BrainMsg::InputEnded);
+        self.links
+            .clock
+            .end_of_input(if self.settings.paced_by_pipeline {
+                20.0
+            } else {
+                1.0
+            });
+        let _ = self.links.to_brain.send(BrainMsg::InputEnded);
     }
 
     fn forward(&mut self, seg: Segment) {
         match seg {
             Segment::Started => {
-                let _ = self.to_brain.send(BrainMsg::SpeechStarted);
+                let _ = self.links.to_brain.send(BrainMsg::SpeechStarted);
             }
             Segment::Discarded => {
-                let _ = self.to_brain.send(BrainMsg::Discarded);
+                let _ = self.links.to_brain.send(BrainMsg::Discarded);
             }
             Segment::Paused(audio) => {
                 // Only a head start: when the understanding thread is busy it is not worth
                 // queueing (and never worth blocking the microphone for).
-                let offer = self.offers.supersede();
+                let offer = self.links.offers.supersede();
                 let _ = self
+                    .links
                     .to_understand
                     .try_send(Utterance::Early { audio, offer });
             }
             Segment::Resumed => {
-                self.offers.supersede();
+                self.links.offers.supersede();
             }
             Segment::Ended(audio) => {
                 let ended_at = Instant::now();
-                let guard = self.activity.turn_started();
-                let _ = self.to_brain.send(BrainMsg::SpeechEnded);
+                let guard = self.links.activity.turn_started();
+                let _ = self.links.to_brain.send(BrainMsg::SpeechEnded);
                 let utterance = Utterance::Final {
                     audio,
                     guard,
                     ended_at,
                 };
-                if self.to_understand.send(utterance).is_err() {
+                if self.links.to_understand.send(utterance).is_err() {
                     tracing::error!("understanding thread is gone; utterance dropped");
                 }
             }
@@ -111,8 +159,8 @@ impl Listener {
     /// In `--fast` runs the file waits while a turn is being handled, so replies land at the
     /// same place in the conversation as they would live. Returns false on shutdown.
     fn wait_until_idle(&self) -> bool {
-        while self.activity.turns_in_flight() > 0 {
-            if self.shutdown.is_triggered() {
+        while self.links.activity.turns_in_flight() > 0 {
+            if self.links.shutdown.is_triggered() {
                 return false;
             }
             std::thread::sleep(Duration::from_millis(2));

@@ -1,39 +1,48 @@
-//! The application: the one place that builds real components from the configuration, and
-//! [`run`], which wires any components (real or fakes) onto their threads:
+//! The daemon: [`run`] wires components (the real ones from [`build`], or test fakes) onto
+//! their named threads, joined by bounded channels:
 //!
 //! ```text
 //! attune-listen ─frames→ VAD → endpointing ─utterance→ attune-understand (STT, voice stress)
 //!       │ speech started/ended                                   │ text + arousal
 //!       └──────────────────────────→ attune-brain ←──────────────┘   ← staff acks
-//!                     (cues, knowledge, fusion, conversation core, alerts)
+//!                 (turn assessment, conversation core, alerts)
 //!                                        │ replies
 //!                            attune-tts (sentence by sentence) → attune-play (output)
 //! ```
-//! Every channel is bounded; engines and devices never run on tokio workers.
+//!
+//! Each thread's owner is in its own file (`listen`, `understand`, `brain`, `speak`), the
+//! messages between them in `messages`, and what they share in `activity`. Engines and
+//! devices never run on tokio workers; alert delivery does (see `alerts`).
 
+mod activity;
 mod brain;
 pub mod build;
 mod listen;
+mod messages;
+mod report;
 mod speak;
 mod understand;
 
-pub use brain::answer_from;
+pub use report::{RunReport, TurnRecord};
 
-use crate::alerts::{Alert, AlertPublisher, KioskIdentity};
+use crate::alerts::{AlertPublisher, KioskIdentity};
+use crate::assessment::Assessor;
 use crate::audio::{AudioInput, AudioOutput, Clock};
 use crate::config::Config;
-use crate::conversation::{Conversation, Reason, StaffAck, StressReading};
+use crate::conversation::{Conversation, StaffAck};
 use crate::knowledge::KnowledgeBase;
-use crate::latency::TurnLatency;
 use crate::shutdown::Shutdown;
 use crate::stress::StressClassifier;
-use crate::stt::SpeechToText;
+use crate::stt::{Offers, SpeechToText};
 use crate::tts::TextToSpeech;
 use crate::vad::VoiceDetector;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use activity::Activity;
+use brain::{Brain, BrainLinks, BrainSettings};
+use listen::{ListenLinks, ListenSettings, Listener};
+use speak::{Player, Synthesiser};
 use std::sync::mpsc::{Receiver, sync_channel};
 use std::time::Duration;
+use understand::Understander;
 
 /// Everything [`run`] needs from outside: real engines and devices, or test fakes.
 pub struct Components {
@@ -62,114 +71,6 @@ pub struct Components {
     /// Keep every turn for the [`RunReport`] (a recording, the demo, tests). A live kiosk
     /// keeps nothing, so its memory does not grow with the turns it has heard.
     pub keep_report: bool,
-}
-
-/// One customer turn as it went, for the demo's printout and for tests.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TurnRecord {
-    /// What the customer said.
-    pub transcript: String,
-    /// p(high arousal) from the voice, when available.
-    pub acoustic: Option<f32>,
-    /// Fused stress.
-    pub stress: StressReading,
-    /// Matched intent and confidence.
-    pub intent: Option<(String, f32)>,
-    /// What the kiosk said in answer (and until the next turn).
-    pub replies: Vec<String>,
-    /// Alert raised by this turn.
-    pub alert: Option<(String, Reason)>,
-}
-
-/// What happened during a run.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RunReport {
-    /// Customer turns in order.
-    pub turns: Vec<TurnRecord>,
-    /// Everything the kiosk said, in order.
-    pub said: Vec<String>,
-    /// Alerts raised.
-    pub alerts: Vec<Alert>,
-    /// Staff acknowledgements received.
-    pub acks: Vec<StaffAck>,
-    /// Alerts not yet delivered when the run ended (they stay in the outbox).
-    pub undelivered: usize,
-    /// Latency of each answered turn, in order.
-    pub latencies: Vec<TurnLatency>,
-}
-
-/// Messages to the brain thread.
-#[derive(Debug)]
-enum BrainMsg {
-    SpeechStarted,
-    SpeechEnded,
-    Discarded,
-    Understood(Box<understand::Understood>),
-    PlaybackFinished,
-    /// A reply's first audio went out: the turn's latency breakdown is complete.
-    FirstAudio(TurnLatency),
-    InputTrouble(String),
-    /// Frames flow again from the named input.
-    InputRecovered(String),
-    InputEnded,
-}
-
-/// Shared counters that say what the pipeline is busy with.
-#[derive(Debug, Clone, Default)]
-struct Activity(Arc<ActivityInner>);
-
-#[derive(Debug, Default)]
-struct ActivityInner {
-    turns_in_flight: AtomicUsize,
-    replies_in_flight: AtomicUsize,
-    generation: AtomicU64,
-}
-
-impl Activity {
-    fn turn_started(&self) -> TurnGuard {
-        self.0.turns_in_flight.fetch_add(1, Ordering::SeqCst);
-        TurnGuard(self.clone())
-    }
-    fn turns_in_flight(&self) -> usize {
-        self.0.turns_in_flight.load(Ordering::SeqCst)
-    }
-    fn reply_started(&self) {
-        self.0.replies_in_flight.fetch_add(1, Ordering::SeqCst);
-    }
-    fn reply_done(&self) {
-        let _ = self
-            .0
-            .replies_in_flight
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
-    }
-    /// The kiosk is speaking or about to (gates the microphone).
-    fn speaking(&self) -> bool {
-        self.0.replies_in_flight.load(Ordering::SeqCst) > 0
-    }
-    fn idle(&self) -> bool {
-        self.turns_in_flight() == 0 && !self.speaking()
-    }
-    fn generation(&self) -> u64 {
-        self.0.generation.load(Ordering::SeqCst)
-    }
-    /// Barge-in: everything queued under the current generation is dropped.
-    fn cancel_speech(&self) {
-        self.0.generation.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-/// Held while a turn is being handled; dropping it marks the turn done.
-#[derive(Debug)]
-struct TurnGuard(Activity);
-
-impl Drop for TurnGuard {
-    fn drop(&mut self) {
-        let _ = self
-            .0
-            .0
-            .turns_in_flight
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
-    }
 }
 
 /// Channel sizes: small, so a stalled stage shows up as back-pressure rather than memory.
@@ -206,71 +107,67 @@ pub fn run(
     let (utt_tx, utt_rx) = sync_channel(UTTERANCE_QUEUE);
     let (say_tx, say_rx) = sync_channel(SAY_QUEUE);
     let (play_tx, play_rx) = sync_channel(PLAY_QUEUE);
-
-    let brain_input_name = input.describe();
-    let offers = crate::stt::Offers::default();
-    let listener = listen::Listener {
+    let input_name = input.describe();
+    let offers = Offers::default();
+    let listener = Listener::new(
         input,
         vad,
-        cfg: config.vad.clone(),
-        echo_cancellation: config.audio.echo_cancellation,
-        paced_by_pipeline,
-        clock: clock.clone(),
-        activity: activity.clone(),
-        to_brain: brain_tx.clone(),
-        to_understand: utt_tx,
-        offers: offers.clone(),
-        shutdown: stop.clone(),
-        retry_max: Duration::from_secs(u64::from(config.audio.device_retry_max_s)),
-    };
-    let understander = understand::Understander {
-        stt,
-        stress,
-        from_listener: utt_rx,
-        offers,
-        to_brain: brain_tx.clone(),
-    };
+        ListenSettings {
+            vad: config.vad.clone(),
+            echo_cancellation: config.audio.echo_cancellation,
+            paced_by_pipeline,
+            retry_max: Duration::from_secs(u64::from(config.audio.device_retry_max_s)),
+        },
+        ListenLinks {
+            clock: clock.clone(),
+            activity: activity.clone(),
+            offers: offers.clone(),
+            shutdown: stop.clone(),
+            to_brain: brain_tx.clone(),
+            to_understand: utt_tx,
+        },
+    );
+    let understander = Understander::new(stt, stress, offers, utt_rx, brain_tx.clone());
+    let synthesiser = Synthesiser::new(
+        tts,
+        config.tts.stream_sentences,
+        say_rx,
+        play_tx,
+        activity.clone(),
+    );
+    let player = Player::new(output, play_rx, brain_tx.clone(), activity.clone());
     let mut policy = config.escalation.clone();
     policy.min_answer_confidence = knowledge.threshold();
-    let brain = brain::Brain {
-        conversation: Conversation::new(policy, config.replies.clone(), alert_tag(config)),
-        knowledge,
-        stress_cfg: config.stress.clone(),
-        cues: config.stress.phrases.clone(),
-        privacy: config.privacy.clone(),
-        kiosk: kiosk_identity(config),
-        alerts,
-        acks,
-        inbox: brain_rx,
-        to_tts: say_tx,
-        activity: activity.clone(),
-        clock: clock.clone(),
-        shutdown: shutdown.clone(),
-        history: Vec::new(),
-        unanswered_run: 0,
-        report: brain::Recorder::new(keep_report),
-        recent_acks: std::collections::VecDeque::new(),
-        ack_grace: Duration::from_secs(config.mqtt.flush_grace_s),
-        hangover: config.vad.hangover_waited(),
-        timing: None,
-        systemd: crate::shutdown::Systemd::new(),
-    };
-    brain
-        .systemd
-        .ready(&format!("listening on {}", brain_input_name));
+    let brain = Brain::new(
+        Conversation::new(policy, config.replies.clone(), alert_tag(config)),
+        Assessor::new(&config.stress.phrases, config.stress.clone(), knowledge),
+        (alerts, acks),
+        BrainSettings {
+            kiosk: kiosk_identity(config),
+            transcript_policy: config.privacy.alert_transcript,
+            log_transcripts: config.privacy.log_transcripts,
+            hangover: config.vad.hangover_waited(),
+            // A recording ends like a shutdown: a pending alert gets the same grace to be
+            // acknowledged as it gets to be delivered.
+            ack_grace: Duration::from_secs(config.mqtt.flush_grace_s),
+            keep_report,
+        },
+        BrainLinks {
+            inbox: brain_rx,
+            to_tts: say_tx,
+            activity: activity.clone(),
+            clock,
+            shutdown: shutdown.clone(),
+        },
+    );
+    drop(brain_tx);
+    brain.ready(&input_name);
 
     let spawn = |name: &str| std::thread::Builder::new().name(name.to_string());
     let listen_h = spawn("attune-listen").spawn(move || listener.run())?;
     let understand_h = spawn("attune-understand").spawn(move || understander.run())?;
-    let act = activity.clone();
-    let stream = config.tts.stream_sentences;
-    let tts_h = spawn("attune-tts")
-        .spawn(move || speak::synthesis_loop(tts, say_rx, play_tx, act, stream))?;
-    let act = activity.clone();
-    let to_brain = brain_tx.clone();
-    let play_h =
-        spawn("attune-play").spawn(move || speak::playback_loop(output, play_rx, to_brain, act))?;
-    drop(brain_tx);
+    let tts_h = spawn("attune-tts").spawn(move || synthesiser.run())?;
+    let play_h = spawn("attune-play").spawn(move || player.run())?;
     let (mut report, mut alerts) = spawn("attune-brain")
         .spawn(move || brain.run())?
         .join()

@@ -1,80 +1,59 @@
 //! Speaking: the synthesis thread turns replies into audio sentence by sentence; the playback
 //! thread plays it and can stop at once (barge-in) because it never does heavy work.
 
-use super::brain::clamp_ms;
-use super::{Activity, BrainMsg, TurnGuard};
-use crate::audio::{AudioOutput, Pcm};
-use crate::conversation::Say;
-use crate::latency::TurnLatency;
+use super::activity::Activity;
+use super::messages::{BrainMsg, PlayCmd, SayCmd};
+use crate::audio::AudioOutput;
+use crate::latency::clamp_ms;
 use crate::tts::{TextToSpeech, split_sentences};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant};
 
-/// A reply for the synthesis thread.
-pub(super) struct SayCmd {
-    pub say: Say,
-    /// Cancellation generation the reply belongs to.
-    pub generation: u64,
-    /// Held until the reply is queued for playback (keeps `--fast` input waiting, so replies
-    /// start at the same point of the recording every run).
-    pub guard: Option<TurnGuard>,
-    /// For a turn's first reply: the turn's timing so far.
-    pub timing: Option<TurnTiming>,
-}
-
-/// A turn's timing, carried with its first reply so playback can complete the breakdown.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct TurnTiming {
-    /// The breakdown so far.
-    pub latency: TurnLatency,
-    /// When the hangover ran out (the customer stopped speaking one hangover before).
-    pub ended_at: Instant,
-    /// When the brain started on the turn.
-    pub think_from: Instant,
-}
-
-impl TurnTiming {
-    /// The brain is done with the turn: its time is counted.
-    pub fn thought(mut self) -> Self {
-        self.latency.think_ms = clamp_ms(self.think_from.elapsed().as_millis());
-        self
-    }
-
-    /// The first audio is going out now: the breakdown is complete.
-    fn heard(mut self) -> TurnLatency {
-        let since_end = self.ended_at.elapsed().as_millis();
-        self.latency.voice_to_voice_ms =
-            self.latency.hangover_ms.saturating_add(clamp_ms(since_end));
-        self.latency
-    }
-}
-
-/// What the playback thread is told.
-pub(super) enum PlayCmd {
-    /// A synthesised sentence.
-    Chunk {
-        pcm: Pcm,
-        generation: u64,
-        first_of_reply: bool,
-        said_at: Instant,
-        timing: Option<TurnTiming>,
-    },
-    /// The reply of `generation` has no more sentences.
-    EndOfReply {
-        generation: u64,
-        guard: Option<TurnGuard>,
-    },
-}
-
-/// Runs the synthesis thread until the brain hangs up.
-pub(super) fn synthesis_loop(
-    mut tts: Box<dyn TextToSpeech>,
+/// What the synthesis thread owns.
+pub(super) struct Synthesiser {
+    tts: Box<dyn TextToSpeech>,
+    stream_sentences: bool,
     from_brain: Receiver<SayCmd>,
     to_play: SyncSender<PlayCmd>,
     activity: Activity,
-    stream_sentences: bool,
-) {
-    while let Ok(cmd) = from_brain.recv() {
+}
+
+impl Synthesiser {
+    /// The thread's state; `stream_sentences` hands each sentence to playback as soon as it
+    /// is synthesised.
+    pub fn new(
+        tts: Box<dyn TextToSpeech>,
+        stream_sentences: bool,
+        from_brain: Receiver<SayCmd>,
+        to_play: SyncSender<PlayCmd>,
+        activity: Activity,
+    ) -> Self {
+        Self {
+            tts,
+            stream_sentences,
+            from_brain,
+            to_play,
+            activity,
+        }
+    }
+
+    /// Runs until the brain hangs up.
+    pub fn run(mut self) {
+        while let Ok(cmd) = self.from_brain.recv() {
+            if !self.say(cmd) {
+                return;
+            }
+        }
+    }
+
+    /// Synthesises one reply; `false` once playback has hung up.
+    fn say(&mut self, cmd: SayCmd) -> bool {
+        let (tts, to_play, activity, stream_sentences) = (
+            &mut self.tts,
+            &self.to_play,
+            &self.activity,
+            self.stream_sentences,
+        );
         let said_at = Instant::now();
         let mut timing = cmd.timing;
         let parts = if stream_sentences {
@@ -101,7 +80,7 @@ pub(super) fn synthesis_loop(
                         timing,
                     };
                     if to_play.send(chunk).is_err() {
-                        return;
+                        return false;
                     }
                 }
                 Err(e) => tracing::error!("speech synthesis failed; sentence skipped: {e}"),
@@ -111,14 +90,47 @@ pub(super) fn synthesis_loop(
             generation: cmd.generation,
             guard: cmd.guard,
         };
-        if to_play.send(end).is_err() {
-            return;
-        }
+        to_play.send(end).is_ok()
     }
 }
 
-/// Runs the playback thread until the synthesis thread hangs up and playback is done.
-pub(super) fn playback_loop(
+/// What the playback thread owns.
+pub(super) struct Player {
+    output: Box<dyn AudioOutput>,
+    from_tts: Receiver<PlayCmd>,
+    to_brain: SyncSender<BrainMsg>,
+    activity: Activity,
+}
+
+impl Player {
+    /// The thread's state.
+    pub fn new(
+        output: Box<dyn AudioOutput>,
+        from_tts: Receiver<PlayCmd>,
+        to_brain: SyncSender<BrainMsg>,
+        activity: Activity,
+    ) -> Self {
+        Self {
+            output,
+            from_tts,
+            to_brain,
+            activity,
+        }
+    }
+
+    /// Runs until the synthesis thread hangs up and playback is done.
+    pub fn run(self) {
+        let Player {
+            output,
+            from_tts,
+            to_brain,
+            activity,
+        } = self;
+        playback_loop(output, from_tts, to_brain, activity);
+    }
+}
+
+fn playback_loop(
     mut output: Box<dyn AudioOutput>,
     from_tts: Receiver<PlayCmd>,
     to_brain: SyncSender<BrainMsg>,

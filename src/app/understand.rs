@@ -5,53 +5,20 @@
 //! recogniser's time hides inside the hangover. If the customer speaks again instead, the
 //! early transcription is stopped part-way, so the turn's own is not kept waiting.
 
-use super::{BrainMsg, TurnGuard};
+use super::activity::TurnGuard;
+use super::messages::{BrainMsg, Understood, Utterance};
 use crate::stress::StressClassifier;
 use crate::stt::{Offers, SpeechToText, SttError};
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::time::{Duration, Instant};
 
-/// What the listening thread hands over.
-#[derive(Debug)]
-pub(super) enum Utterance {
-    /// Speech so far, at the start of a pause that may or may not end the turn.
-    Early {
-        audio: Vec<f32>,
-        /// Its number in [`Offers`]: stale once the listener moves the count on.
-        offer: u64,
-    },
-    /// A finished turn.
-    Final {
-        audio: Vec<f32>,
-        guard: TurnGuard,
-        /// When the hangover ran out.
-        ended_at: Instant,
-    },
-}
-
 /// What the understanding thread owns.
 pub(super) struct Understander {
-    pub stt: Box<dyn SpeechToText>,
-    pub stress: Box<dyn StressClassifier>,
-    pub from_listener: Receiver<Utterance>,
-    pub offers: Offers,
-    pub to_brain: SyncSender<BrainMsg>,
-}
-
-/// One utterance, understood as far as the engines go.
-#[derive(Debug)]
-pub(super) struct Understood {
-    pub text: String,
-    pub acoustic: Option<f32>,
-    pub seconds: f32,
-    pub stt_ms: u128,
-    /// Time from the end of the hangover until the transcript was ready.
-    pub stt_wait_ms: u128,
-    /// The early transcript was used.
-    pub stt_early: bool,
-    pub stress_ms: u128,
-    pub ended_at: Instant,
-    pub guard: TurnGuard,
+    stt: Box<dyn SpeechToText>,
+    stress: Box<dyn StressClassifier>,
+    from_listener: Receiver<Utterance>,
+    offers: Offers,
+    to_brain: SyncSender<BrainMsg>,
 }
 
 /// An early transcript, kept until the turn ends.
@@ -62,6 +29,24 @@ struct Early {
 }
 
 impl Understander {
+    /// The thread's state: the engines, the utterances coming in, the brain to tell, and the
+    /// offer count shared with the listener (it says when an early transcription is stale).
+    pub fn new(
+        stt: Box<dyn SpeechToText>,
+        stress: Box<dyn StressClassifier>,
+        offers: Offers,
+        from_listener: Receiver<Utterance>,
+        to_brain: SyncSender<BrainMsg>,
+    ) -> Self {
+        Self {
+            stt,
+            stress,
+            from_listener,
+            offers,
+            to_brain,
+        }
+    }
+
     /// Runs until the listening thread hangs up.
     pub fn run(mut self) {
         let mut early: Option<Early> = None;

@@ -1,14 +1,14 @@
 //! `attune assess`, `attune eval stress` and `attune eval features`.
 
 use anyhow::{Context, anyhow, bail};
+use attune::assessment::Assessor;
 use attune::audio::read_wav_mono;
 use attune::cli::EvalCommand;
 use attune::config::default_models_dir;
 use attune::stress::acoustic::mix::NoiseBank;
 use attune::stress::acoustic::{FEATURE_NAMES, extract};
-use attune::stress::cues::analyse;
 use attune::stress::labels::{Table, csv_field, score};
-use attune::stress::{StressClassifier, StressConfig, StressInputs, TractArousal, fuse};
+use attune::stress::{StressClassifier, StressConfig, TractArousal};
 use attune::stt::{SpeechToText, WhisperStt};
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
@@ -189,43 +189,36 @@ fn dump_features(
     Ok(ExitCode::SUCCESS)
 }
 
-/// `attune assess`: the kiosk's view of each recording, one JSON line per file.
+/// `attune assess`: the kiosk's view of each recording, one JSON line per file, from the
+/// daemon's own turn assessment (each recording a new customer's first turn).
 pub(super) fn assess(config: Option<&Path>, wavs: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let cfg = super::setup::config_or_example(config)?;
-    let prompt = if cfg.stt.prompt_from_knowledge {
-        super::models::stt_prompt(&cfg)?
-    } else {
-        String::new()
-    };
+    let kb = attune::knowledge::KnowledgeBase::load(cfg.resolve(&cfg.knowledge.file))?;
+    let prompt = attune::app::build::recogniser_prompt(&cfg, &kb);
     let mut stt = WhisperStt::load(&cfg.model_path(&cfg.stt.model), &cfg.stt, prompt)?;
     let mut model = TractArousal::load(&cfg.model_path(&cfg.stress.model))?;
+    let mut assessor = Assessor::new(&cfg.stress.phrases, cfg.stress.clone(), kb);
     for wav in wavs {
         let audio = super::setup::read_16k(wav)?;
         let transcript = stt.transcribe(&audio)?.text;
         let acoustic = model.arousal(&audio).ok();
-        let cues = analyse(&transcript, &cfg.stress.phrases);
-        let reading = fuse(
-            &cfg.stress,
-            &StressInputs {
-                acoustic,
-                text: cues.score,
-                sentiment: cues.sentiment,
-                frustration: cues.frustration.clone(),
-                ..Default::default()
-            },
-        );
+        assessor.customer_left();
+        let a = assessor.assess(transcript.trim(), acoustic);
+        let (turn, cues) = (&a.turn, &a.cues);
         let line = serde_json::json!({
             "file": wav.display().to_string(),
-            "transcript": transcript,
+            "transcript": turn.transcript,
             "acoustic_p_high": acoustic,
             "text_cues": {
                 "safety": cues.safety, "asked_for_person": cues.asked_for_person,
                 "frustration": cues.frustration, "sentiment": cues.sentiment,
                 "negated": cues.negated, "score": cues.score,
             },
-            "score": reading.score,
-            "level": reading.level,
-            "reasons": reading.reasons,
+            "intent": turn.answer.as_ref().map(|m| &m.intent),
+            "intent_confidence": turn.answer.as_ref().map(|m| m.confidence),
+            "score": turn.stress.score,
+            "level": turn.stress.level,
+            "reasons": turn.stress.reasons,
         });
         println!("{line}");
     }

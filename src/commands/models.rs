@@ -2,7 +2,7 @@
 
 use anyhow::{Context, anyhow};
 use attune::cli::ModelsCommand;
-use attune::config::{Config, default_models_dir};
+use attune::config::default_models_dir;
 use attune::knowledge::KnowledgeBase;
 use attune::stt::{SpeechToText, SttConfig, WhisperStt};
 use attune::tts::{PiperTts, TtsConfig};
@@ -166,11 +166,8 @@ pub(super) fn transcribe(
     let (stt_cfg, model_path, prompt) = match config {
         Some(path) => {
             let c = super::setup::load_config(path)?;
-            let prompt = if c.stt.prompt_from_knowledge {
-                stt_prompt(&c)?
-            } else {
-                String::new()
-            };
+            let kb = KnowledgeBase::load(c.resolve(&c.knowledge.file))?;
+            let prompt = attune::app::build::recogniser_prompt(&c, &kb);
             (c.stt.clone(), c.model_path(&c.stt.model), prompt)
         }
         None => {
@@ -199,10 +196,4 @@ pub(super) fn transcribe(
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// The recogniser's initial prompt for a configuration (see [`attune::app::build::prompt`]).
-pub(super) fn stt_prompt(config: &Config) -> anyhow::Result<String> {
-    let kb = KnowledgeBase::load(config.resolve(&config.knowledge.file))?;
-    Ok(attune::app::build::prompt(&kb))
 }

@@ -2,10 +2,10 @@
 
 use anyhow::bail;
 use attune::app::build;
+use attune::assessment::Assessor;
 use attune::audio::{AudioSpec, Clock};
 use attune::conversation::{Action, Conversation, Event, Pace, StressLevel, StressReading, Turn};
 use attune::knowledge::KnowledgeBase;
-use attune::stress::cues::analyse;
 use attune::tts::{TextToSpeech, split_sentences};
 use std::path::Path;
 use std::process::ExitCode;
@@ -59,27 +59,24 @@ pub(super) fn reply(
         other => bail!("--stress must be calm, tense or distressed, not {other:?}"),
     };
     let kb = KnowledgeBase::load(cfg.resolve(&cfg.knowledge.file))?;
-    let cues = analyse(words, &cfg.stress.phrases);
-    let matched = kb.match_intent(words);
+    let threshold = kb.threshold();
+    // The daemon's own assessment of the words (cues, knowledge base); the stress level is
+    // given rather than heard, so it stands in for the fused reading.
+    let mut assessor = Assessor::new(&cfg.stress.phrases, cfg.stress.clone(), kb);
+    let mut turn = assessor.assess(words, None).turn;
     let score = match level {
         StressLevel::Calm => 0.1,
         StressLevel::Tense => 0.45,
         StressLevel::Distressed => 0.7,
     };
-    let turn = Turn {
-        transcript: words.to_string(),
-        stress: StressReading {
-            score,
-            level,
-            reasons: vec![format!("given as {stress}")],
-        },
-        safety_phrase: cues.safety.clone(),
-        asked_for_person: cues.asked_for_person.clone(),
-        repeated_request: false,
-        answer: matched.as_ref().map(attune::app::answer_from),
+    turn.stress = StressReading {
+        score,
+        level,
+        reasons: vec![format!("given as {stress}")],
     };
+    let matched = turn.answer.clone();
     let mut policy = cfg.escalation.clone();
-    policy.min_answer_confidence = kb.threshold();
+    policy.min_answer_confidence = threshold;
     // A customer already distressed on the turn before, so "distressed" shows the decision a
     // sustained distress would get.
     let mut conv = Conversation::new(policy, cfg.replies.clone(), "reply");
@@ -121,7 +118,7 @@ pub(super) fn reply(
     }
     let json = serde_json::json!({
         "reply": said.join(" "),
-        "intent": matched.as_ref().map(|m| m.id.clone()),
+        "intent": matched.as_ref().map(|m| m.intent.clone()),
         "confidence": matched.as_ref().map(|m| m.confidence),
         "escalate": escalation.is_some(),
         "reason": escalation.map(|r| r.reason.code()),
