@@ -7,14 +7,15 @@
 //! durable outbox. `app` is the daemon: it builds the real components and wires them onto
 //! their threads. `config` reads and validates the one configuration file; `cli` is the
 //! command line (its tools live in the binary, `src/commands`); `shutdown` turns signals into
-//! one orderly stop; `latency` says where a turn's time went; `wallclock` gives informational
-//! timestamps. The model tooling is a crate of its own (`crates/attune-models`), which this
+//! one orderly stop; `latency` says where a turn's time went; `backoff` spaces retries;
+//! `wallclock` gives informational timestamps. The model tooling is a crate of its own (`crates/attune-models`), which this
 //! library does not use.
 
 pub mod alerts;
 pub mod app;
 pub mod assessment;
 pub mod audio;
+pub mod backoff;
 pub mod cli;
 pub mod config;
 pub mod conversation;

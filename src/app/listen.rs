@@ -3,6 +3,7 @@
 use super::activity::Activity;
 use super::messages::{BrainMsg, Utterance};
 use crate::audio::{AudioInput, Clock};
+use crate::backoff::Backoff;
 use crate::shutdown::Shutdown;
 use crate::stt::Offers;
 use crate::vad::{Segment, Segmenter, VadConfig, VoiceDetector, gated_probability};
@@ -64,7 +65,7 @@ impl Listener {
     /// Runs until the input ends or shutdown; errors from a lost device are retried.
     pub fn run(mut self) {
         let mut segmenter = Segmenter::new(self.settings.vad.clone());
-        let mut backoff = Duration::from_millis(200);
+        let mut backoff = Backoff::new(Duration::from_millis(200), self.settings.retry_max);
         let mut troubled = false;
         while !self.links.shutdown.is_triggered() {
             if self.settings.paced_by_pipeline && !self.wait_until_idle() {
@@ -72,7 +73,7 @@ impl Listener {
             }
             match self.input.read_frame() {
                 Ok(Some(frame)) => {
-                    backoff = Duration::from_millis(200);
+                    backoff.reset();
                     if std::mem::take(&mut troubled) {
                         tracing::info!(input = %self.input.describe(), "audio input is back");
                         let _ = self
@@ -94,14 +95,14 @@ impl Listener {
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    tracing::error!(input = %self.input.describe(), "audio input failed: {e}; retrying in {backoff:?}");
+                    let wait = backoff.next_delay();
+                    tracing::error!(input = %self.input.describe(), "audio input failed: {e}; retrying in {wait:?}");
                     troubled = true;
                     let _ = self
                         .links
                         .to_brain
                         .send(BrainMsg::InputTrouble(e.to_string()));
-                    std::thread::sleep(backoff);
-                    backoff = (backoff * 2).min(self.settings.retry_max);
+                    std::thread::sleep(wait);
                     self.vad.reset();
                 }
             }

@@ -1,6 +1,7 @@
 //! Sound devices through cpal (ALSA on Linux): listing, and microphone capture.
 
 use super::AudioError;
+use crate::backoff::Backoff;
 use cpal::traits::{DeviceTrait, HostTrait};
 
 /// One device as `attune list-devices` shows it.
@@ -249,14 +250,14 @@ impl CaptureThread {
     }
 
     fn run(self) {
-        let mut backoff = Duration::from_millis(250);
+        let mut backoff = Backoff::new(Duration::from_millis(250), self.retry_max);
         while !self.stop.load(Ordering::Relaxed) {
             let failed = Arc::new(AtomicBool::new(false));
             match self.open_stream(failed.clone()) {
                 Ok((stream, rate)) => {
                     tracing::info!(device = ?self.name, rate, "microphone open");
                     self.set(DeviceState::Capturing(rate));
-                    backoff = Duration::from_millis(250);
+                    backoff.reset();
                     while !failed.load(Ordering::Relaxed) && !self.stop.load(Ordering::Relaxed) {
                         std::thread::sleep(Duration::from_millis(100));
                     }
@@ -267,10 +268,10 @@ impl CaptureThread {
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(device = ?self.name, "cannot open microphone ({e}); retrying in {backoff:?}");
+                    let wait = backoff.next_delay();
+                    tracing::warn!(device = ?self.name, "cannot open microphone ({e}); retrying in {wait:?}");
                     self.set(DeviceState::Lost(e));
-                    std::thread::sleep(backoff);
-                    backoff = (backoff * 2).min(self.retry_max);
+                    std::thread::sleep(wait);
                 }
             }
         }

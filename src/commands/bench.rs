@@ -369,12 +369,9 @@ fn median(xs: &[f64]) -> f64 {
     percentile(&v, 0.5)
 }
 
+/// Nearest-rank percentile of sorted figures, 0 when there are none.
 fn percentile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
+    attune::latency::percentile(sorted, q).unwrap_or(0.0)
 }
 
 /// The process's peak resident memory so far, in MB.

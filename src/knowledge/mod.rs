@@ -4,12 +4,16 @@
 //! with [`KnowledgeBase::match_intent`], tolerating speech-recognition slips and paraphrase.
 //! Everything is deterministic: the same input always gives the same output.
 
+mod intent;
 mod kb;
 mod matcher;
+mod parse;
 pub(crate) mod text;
 
-pub use kb::{Intent, KnowledgeBase, KnowledgeError, Problem};
+pub use intent::Intent;
+pub use kb::{KnowledgeBase, KnowledgeError};
 pub use matcher::IntentMatch;
+pub use parse::{DEFAULT_THRESHOLD, Problem};
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;

@@ -1,8 +1,7 @@
 //! Delivery bookkeeping, free of network code so it can be unit-tested:
 //! - [`Ledger`]: what must reach the broker (open alerts, one-shot events, retained state),
 //!   shared between the caller's thread and the connection task;
-//! - [`InFlight`]: which packet id carries what, until the broker's PUBACK;
-//! - [`Backoff`]: reconnect delays.
+//! - [`InFlight`]: which packet id carries what, until the broker's PUBACK.
 
 use super::StatusInfo;
 use super::topics::{self, LinkState, Status, Topics};
@@ -622,37 +621,6 @@ impl InFlight {
     }
 }
 
-/// Exponential reconnect delay, 0.5 s doubling to 30 s, each with ±20 % jitter so a site's
-/// kiosks do not reconnect in lockstep after a broker restart.
-#[derive(Debug)]
-pub(crate) struct Backoff {
-    next: Duration,
-}
-
-impl Backoff {
-    /// First delay.
-    pub const MIN: Duration = Duration::from_millis(500);
-    /// Largest delay.
-    pub const MAX: Duration = Duration::from_secs(30);
-
-    /// Starts at [`Backoff::MIN`].
-    pub fn new() -> Self {
-        Self { next: Self::MIN }
-    }
-
-    /// Back to the first delay (after a connection that held).
-    pub fn reset(&mut self) {
-        self.next = Self::MIN;
-    }
-
-    /// The delay before the next attempt; `unit` in `0..1` picks the jitter.
-    pub fn next_delay(&mut self, unit: f64) -> Duration {
-        let base = self.next;
-        self.next = (self.next * 2).min(Self::MAX);
-        base.mul_f64(0.8 + 0.4 * unit.clamp(0.0, 1.0))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -828,19 +796,6 @@ mod tests {
         assert_eq!(f.free(), 3);
     }
 
-    #[test]
-    fn backoff_doubles_to_cap_with_bounded_jitter() {
-        let mut b = Backoff::new();
-        let low: Vec<Duration> = (0..10).map(|_| b.next_delay(0.0)).collect();
-        assert_eq!(low[0], Duration::from_millis(400));
-        assert_eq!(low[1], Duration::from_millis(800));
-        assert_eq!(*low.last().unwrap(), Backoff::MAX.mul_f64(0.8));
-        b.reset();
-        assert_eq!(b.next_delay(1.0), Duration::from_millis(600));
-        for _ in 0..20 {
-            assert!(b.next_delay(1.0) <= Backoff::MAX.mul_f64(1.2));
-        }
-    }
     #[test]
     fn unacknowledged_alerts_expire_and_are_counted() {
         let mut l = ledger(vec![]);

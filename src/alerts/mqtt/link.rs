@@ -3,13 +3,14 @@
 //! subscribed topic is dropped (and a retained one cleared), never allowed to break the link.
 
 use super::acks::{self, AckRules};
-use super::delivery::{Backoff, InFlight, Kind, Outgoing};
+use super::delivery::{InFlight, Kind, Outgoing};
 use super::topics::{self, Topics};
 use super::{
     CONNECT_TIMEOUT_S, GOODBYE, PRUNE_EVERY, Shared, SharedOutbox, WINDOW, finish_in_outbox,
     lock_outbox,
 };
 use crate::alerts::MqttConfig;
+use crate::backoff::Backoff;
 use crate::conversation::StaffAck;
 use rumqttc::mqttbytes::Error as CodecError;
 use rumqttc::{
@@ -86,7 +87,9 @@ impl Link {
             acks,
             clean_next: false,
             last_prune: Instant::now(),
-            backoff: Backoff::new(),
+            // 0.5 s doubling to 30 s, ±20 % so a site's kiosks do not reconnect in lockstep.
+            backoff: Backoff::new(Duration::from_millis(500), Duration::from_secs(30))
+                .with_jitter(0.2),
             url: cfg.url.clone(),
             stable_after: Duration::from_secs(cfg.keep_alive_s.max(1)),
             connected_since: None,
@@ -162,7 +165,7 @@ impl Link {
             Ok(Event::Incoming(Incoming::ConnAck(ack))) => self.on_connack(ack.session_present),
             Ok(other) => {
                 tracing::debug!(?other, "unexpected event while connecting");
-                self.retry_at = Instant::now() + self.backoff.next_delay(jitter_unit());
+                self.retry_at = Instant::now() + self.backoff.next_delay();
             }
             Err(e) => self.on_link_error(&e),
         }
@@ -266,7 +269,7 @@ impl Link {
             }
             None => tracing::warn!(broker = %self.url, "cannot connect to the MQTT broker: {e}"),
         }
-        let delay = self.backoff.next_delay(jitter_unit());
+        let delay = self.backoff.next_delay();
         tracing::debug!(?delay, "next connection attempt");
         self.retry_at = Instant::now() + delay;
         self.shared.lock().on_disconnected();
@@ -474,10 +477,4 @@ impl Link {
             }
         }
     }
-}
-
-/// A random number in `0..1` for backoff jitter.
-fn jitter_unit() -> f64 {
-    let bits = uuid::Uuid::new_v4().as_u128() as u64 >> 11;
-    bits as f64 / (1u64 << 53) as f64
 }

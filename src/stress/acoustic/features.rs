@@ -9,9 +9,9 @@
 //! Any other input yields finite values; a functional over an empty set (e.g. F0
 //! statistics of an utterance without voiced frames) is 0, as openSMILE reports it.
 
-use thiserror::Error;
-
 use super::ANALYSIS_RATE;
+pub use super::error::FeatureError;
+pub use super::error::{MIN_DURATION_S, SAMPLE_RATE_RANGE, SILENCE_PEAK};
 use super::formants::FormantAnalyzer;
 use super::frames::{self, Activity, FRAME_RATE, HOP};
 use super::functionals::{
@@ -21,13 +21,6 @@ use super::pitch::{self, PitchFrame, hz_to_semitones};
 use super::spectral::{SpectralAnalyzer, SpectralFrame};
 use super::voice_quality;
 use crate::audio::resample;
-
-/// Shortest accepted utterance (s): fewer than ~8 frames gives no usable statistics.
-pub const MIN_DURATION_S: f32 = 0.1;
-/// Inputs whose absolute peak stays below this (-100 dBFS) are silence.
-pub const SILENCE_PEAK: f32 = 1e-5;
-/// Accepted input sample rates (Hz).
-pub const SAMPLE_RATE_RANGE: (u32, u32) = (4_000, 384_000);
 
 /// Feature names, in the order of [`Features::as_slice`]. Units: st = semitones re
 /// 27.5 Hz; loudness is relative (gain-normalised); dB/kHz for spectral slopes.
@@ -90,38 +83,6 @@ pub const N_FEATURES: usize = 51;
 
 // The name list and the vector length are one contract; break the build if they drift.
 const _: () = assert!(FEATURE_NAMES.len() == N_FEATURES);
-
-/// Why features could not be computed.
-#[derive(Debug, Error, Clone, PartialEq)]
-pub enum FeatureError {
-    /// No samples at all.
-    #[error("empty audio: no samples to analyse")]
-    Empty,
-    /// Fewer samples than [`MIN_DURATION_S`] seconds.
-    #[error("audio too short: {seconds:.3} s, need at least {MIN_DURATION_S} s")]
-    TooShort {
-        /// Duration of the input.
-        seconds: f32,
-    },
-    /// The input never exceeds [`SILENCE_PEAK`].
-    #[error("audio is silent (peak {peak:e} below {SILENCE_PEAK:e})")]
-    Silence {
-        /// Largest absolute sample value.
-        peak: f32,
-    },
-    /// NaN or infinite sample.
-    #[error("non-finite sample at index {index}")]
-    NonFinite {
-        /// Index of the first bad sample.
-        index: usize,
-    },
-    /// Sample rate outside [`SAMPLE_RATE_RANGE`].
-    #[error("unsupported sample rate {0} Hz (accepted: 4000..=384000)")]
-    SampleRate(u32),
-    /// An internal computation failed (an FFT buffer mismatch; a bug, not bad input).
-    #[error("internal feature error: {0}")]
-    Internal(String),
-}
 
 /// Features of one utterance.
 #[derive(Debug, Clone, PartialEq)]

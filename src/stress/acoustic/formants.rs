@@ -15,7 +15,7 @@ use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
 
 use super::ANALYSIS_RATE;
-use super::features::FeatureError;
+use super::error::FeatureError;
 use super::frames::{FRAME_LEN, frame};
 
 /// LPC order: two poles per kHz of bandwidth plus two for the glottal/radiation tilt.

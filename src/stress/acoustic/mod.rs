@@ -11,6 +11,7 @@
 //!
 //! [`mix`] mixes noise at a given SNR for training and evaluation.
 
+pub mod error;
 pub mod features;
 pub mod formants;
 pub mod frames;

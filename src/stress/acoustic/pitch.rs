@@ -13,7 +13,7 @@ use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
 use super::ANALYSIS_RATE;
-use super::features::FeatureError;
+use super::error::FeatureError;
 use super::frames::{Activity, FRAME_LEN, HOP};
 use super::functionals::runs;
 

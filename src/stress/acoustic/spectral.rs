@@ -10,7 +10,7 @@ use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
 
 use super::ANALYSIS_RATE;
-use super::features::FeatureError;
+use super::error::FeatureError;
 use super::frames::{FRAME_LEN, frame};
 
 const FFT_LEN: usize = 512;
