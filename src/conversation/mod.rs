@@ -9,6 +9,7 @@
 mod compose;
 mod hints;
 mod policy;
+mod session;
 mod state;
 
 pub use compose::Phrases;

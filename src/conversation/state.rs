@@ -2,17 +2,11 @@
 
 use super::compose::{List, Phrases, Reply, Rotation, opening};
 use super::hints::{HintInput, staff_hints};
-use super::policy::{Counters, Policy, judge, usable_answer};
+use super::policy::{Policy, judge, usable_answer};
+use super::session::{Session, SessionAlert};
 use super::{
     Action, AlertRequest, Event, Now, Pace, Reason, Say, StaffAck, StressLevel, Trend, Turn,
 };
-use std::collections::VecDeque;
-use std::time::Duration;
-
-/// How many recent customer utterances an alert carries.
-const RECENT_TURNS: usize = 3;
-/// Score change between turns that counts as a trend rather than noise.
-const TREND_STEP: f32 = 0.15;
 
 /// Where the conversation is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,119 +21,6 @@ pub enum Phase {
     Speaking,
     /// Staff have been called; the kiosk listens and stays with the customer.
     WaitingForStaff,
-}
-
-/// Most alerts one customer's conversation keeps track of (a safety alert is never merged
-/// into another reason's, so a customer can have a few); the oldest acknowledged go first.
-const MAX_SESSION_ALERTS: usize = 8;
-
-/// An alert raised for the customer at the kiosk. It belongs to their conversation: the
-/// cooldown, the re-alerts and "Sam is on the way" concern only them, so the next customer
-/// is never covered by (or told about) an earlier customer's alert.
-#[derive(Debug, Clone, PartialEq)]
-struct SessionAlert {
-    id: String,
-    reason: Reason,
-    raised_at: Now,
-    last_sent: Now,
-    realerts: u32,
-    ack: Option<StaffAck>,
-}
-
-impl SessionAlert {
-    /// Still being chased: unacknowledged with re-alerts left.
-    fn chased(&self, max_realerts: u32) -> bool {
-        self.ack.is_none() && self.realerts < max_realerts
-    }
-}
-
-/// One customer's conversation.
-#[derive(Debug, Clone, PartialEq)]
-struct Session {
-    greeted: bool,
-    last_activity: Now,
-    thinking_since: Option<Now>,
-    said_one_moment: bool,
-    counters: Counters,
-    recent: VecDeque<String>,
-    scores: VecDeque<f32>,
-    /// This customer has an alert raised for them.
-    escalated: bool,
-    /// Alerts raised for this customer, oldest first.
-    alerts: Vec<SessionAlert>,
-}
-
-impl Session {
-    fn new(now: Now) -> Self {
-        Self {
-            greeted: false,
-            last_activity: now,
-            thinking_since: None,
-            said_one_moment: false,
-            counters: Counters::default(),
-            recent: VecDeque::new(),
-            scores: VecDeque::new(),
-            escalated: false,
-            alerts: Vec::new(),
-        }
-    }
-
-    /// Whether an alert already raised for this customer covers a new escalation for
-    /// `reason`. A safety matter is covered only by a safety alert still unacknowledged (it
-    /// is being re-sent and escalated); anything else by any alert that is unacknowledged or
-    /// younger than the cooldown, so one customer does not cause a storm.
-    fn covers(&self, reason: Reason, now: Now, cooldown: Duration) -> bool {
-        self.alerts.iter().any(|a| {
-            if reason == Reason::Safety {
-                a.reason == Reason::Safety && a.ack.is_none()
-            } else {
-                a.ack.is_none() || now.saturating_sub(a.raised_at) < cooldown
-            }
-        })
-    }
-
-    fn add_alert(&mut self, alert: SessionAlert) {
-        if self.alerts.len() >= MAX_SESSION_ALERTS {
-            let oldest = self
-                .alerts
-                .iter()
-                .position(|a| a.ack.is_some())
-                .unwrap_or(0);
-            self.alerts.remove(oldest);
-        }
-        self.alerts.push(alert);
-        self.escalated = true;
-    }
-
-    /// The newest acknowledgement of this customer's alerts.
-    fn latest_ack(&self) -> Option<&StaffAck> {
-        self.alerts.iter().rev().find_map(|a| a.ack.as_ref())
-    }
-
-    fn trend(&self, score: f32) -> Trend {
-        if self.scores.is_empty() {
-            return Trend::Steady;
-        }
-        let mean = self.scores.iter().sum::<f32>() / self.scores.len() as f32;
-        if score - mean > TREND_STEP {
-            Trend::Rising
-        } else if mean - score > TREND_STEP {
-            Trend::Falling
-        } else {
-            Trend::Steady
-        }
-    }
-
-    fn remember(&mut self, turn: &Turn) {
-        self.recent.push_back(turn.transcript.clone());
-        self.scores.push_back(turn.stress.score);
-        while self.recent.len() > RECENT_TURNS {
-            self.recent.pop_front();
-        }
-        while self.scores.len() > RECENT_TURNS {
-            self.scores.pop_front();
-        }
-    }
 }
 
 /// The whole conversation state. Cheap to clone; owned by one thread.

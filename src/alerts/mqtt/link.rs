@@ -3,7 +3,7 @@
 //! subscribed topic is dropped (and a retained one cleared), never allowed to break the link.
 
 use super::acks::{self, AckRules};
-use super::delivery::{InFlight, Kind, Outgoing};
+use super::inflight::{InFlight, Kind, Outgoing};
 use super::topics::{self, Topics};
 use super::{
     CONNECT_TIMEOUT_S, GOODBYE, PRUNE_EVERY, Shared, SharedOutbox, WINDOW, finish_in_outbox,

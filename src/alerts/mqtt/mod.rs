@@ -4,7 +4,7 @@
 //! [`MqttPublisher`] is the handle the brain's plain thread calls; a tokio task ([`link`]) owns
 //! the connection. Every alert is committed to the [`Outbox`] before `raise` returns, then
 //! re-sent with the same id after every reconnect, and whenever the broker has not
-//! acknowledged it within [`RESEND_AFTER`](delivery::RESEND_AFTER), until staff acknowledge it
+//! acknowledged it within [`RESEND_AFTER`](entry::RESEND_AFTER), until staff acknowledge it
 //! on `{prefix}/{site}/{kiosk}/ack` or it expires (`[mqtt] alert_max_age_s`). rumqttc keeps
 //! its own queue in memory only and drops it when the broker has lost the session, which is
 //! why the outbox, not the client, decides what is sent. Receivers de-duplicate by `alert_id`.
@@ -21,6 +21,8 @@
 
 mod acks;
 mod delivery;
+mod entry;
+mod inflight;
 mod link;
 mod options;
 mod staff;

@@ -4,6 +4,7 @@ use super::*;
 use crate::convert_ct2::{convert, tests as ct2};
 use crate::manifest::Quant;
 use sha2::Digest;
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 
 fn sha(bytes: &[u8]) -> String {

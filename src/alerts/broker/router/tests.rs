@@ -1,4 +1,5 @@
 use super::*;
+use bytes::Bytes;
 
 const KIOSK: &str = "kiosk-pw";
 const STAFF: &str = "staff-pw";
