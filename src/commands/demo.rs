@@ -12,8 +12,8 @@ use attune::config::Config;
 use attune::shutdown::Shutdown;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// Silence after each customer line: room for the kiosk's whole reply before the next line.
@@ -72,7 +72,8 @@ pub(super) fn demo(out_dir: &Path, real_time: bool) -> anyhow::Result<ExitCode> 
     );
 
     let stop = Arc::new(AtomicBool::new(false));
-    let staff = spawn_staff(&config, &staff_login, stop.clone())?;
+    let pager = Pager::default();
+    let staff = spawn_staff(&config, &staff_login, pager.clone(), stop.clone())?;
     let shutdown = Shutdown::new();
     {
         let _rt = runtime.enter();
@@ -99,7 +100,7 @@ pub(super) fn demo(out_dir: &Path, real_time: bool) -> anyhow::Result<ExitCode> 
         };
         let components = build::components(&config, io, runtime.handle())?;
         let report = run(&config, components, &shutdown)?;
-        print_report(&report);
+        print_report(&report, &pager);
         alerts += report.alerts.len();
         acks += report.acks.len();
         println!("    kiosk audio: {}\n", wav_out.display());
@@ -117,7 +118,31 @@ pub(super) fn demo(out_dir: &Path, real_time: bool) -> anyhow::Result<ExitCode> 
     })
 }
 
-fn print_report(report: &RunReport) {
+/// What the simulated member of staff's pager showed, per alert id, until the report of the
+/// scenario that raised the alert prints it after the alert itself.
+#[derive(Debug, Clone, Default)]
+struct Pager(Arc<Mutex<Vec<(String, String)>>>);
+
+impl Pager {
+    fn show(&self, alert_id: &str, line: String) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((alert_id.to_string(), line));
+    }
+
+    /// Lines shown for `alert_id` (all lines for `None`), removed from the pager.
+    fn take(&self, alert_id: Option<&str>) -> Vec<String> {
+        let mut lines = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let (taken, kept) = std::mem::take(&mut *lines)
+            .into_iter()
+            .partition(|(id, _)| alert_id.is_none_or(|a| a == id));
+        *lines = kept;
+        taken.into_iter().map(|(_, line)| line).collect()
+    }
+}
+
+fn print_report(report: &RunReport, pager: &Pager) {
     for t in &report.turns {
         let intent = t
             .intent
@@ -144,10 +169,16 @@ fn print_report(report: &RunReport) {
                 "  ALERT     {id} reason {} -> committed to the outbox, published over MQTT",
                 reason.code()
             );
+            for line in pager.take(Some(id)) {
+                println!("{line}");
+            }
         }
         for r in &t.replies {
             println!("  kiosk:    \"{r}\"");
         }
+    }
+    for line in pager.take(None) {
+        println!("{line}");
     }
     for a in &report.acks {
         let eta = a
@@ -166,6 +197,7 @@ fn print_report(report: &RunReport) {
 fn spawn_staff(
     config: &Config,
     login: &Credentials,
+    pager: Pager,
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<std::thread::JoinHandle<()>> {
     let mut client = StaffClient::connect(
@@ -176,15 +208,28 @@ fn spawn_staff(
     )?;
     Ok(std::thread::Builder::new().name("demo-staff".into()).spawn(move || {
         while !stop.load(Ordering::Relaxed) {
-            let Some(alert) = client.next_alert(Duration::from_millis(200)) else { continue };
-            println!(
-                "  [staff pager] {} at {}: reason {}, customer sounds {}; needs {}; say: \"{}\"",
-                alert.alert_id, alert.kiosk.location, alert.reason.code(), alert.hints.sounds, alert.hints.needs,
-                alert.hints.first_sentence
+            let Some(alert) = client.next_alert(Duration::from_millis(200)) else {
+                continue;
+            };
+            let hints = &alert.hints;
+            pager.show(
+                &alert.alert_id,
+                format!(
+                    "  [staff pager] {} at {}: reason {}, customer sounds {}; needs {}; say: \"{}\"",
+                    alert.alert_id,
+                    alert.kiosk.location,
+                    alert.reason.code(),
+                    hints.sounds,
+                    hints.needs,
+                    hints.first_sentence
+                ),
             );
             std::thread::sleep(STAFF_DELAY);
             if let Err(e) = client.acknowledge(&alert, "Sam", 120) {
-                eprintln!("  [staff pager] cannot acknowledge: {e}");
+                pager.show(
+                    &alert.alert_id,
+                    format!("  [staff pager] cannot acknowledge: {e}"),
+                );
             }
         }
     })?)
