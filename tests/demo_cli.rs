@@ -39,7 +39,9 @@ fn the_demo_reads_in_order_and_gets_every_alert_acknowledged() {
         let id = rest.split_whitespace().next().unwrap_or_default();
         let alert_line = format!("ALERT     {id} ");
         assert!(
-            lines[..i].iter().any(|l| l.trim_start().starts_with(&alert_line)),
+            lines[..i]
+                .iter()
+                .any(|l| l.trim_start().starts_with(&alert_line)),
             "pager line for {id} before its alert:\n{stdout}"
         );
     }
