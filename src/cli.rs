@@ -53,7 +53,11 @@ pub enum Command {
         file: PathBuf,
     },
     /// Print the commented example configuration.
-    PrintDefaultConfig,
+    PrintDefaultConfig {
+        /// Print the example knowledge base (`knowledge.toml`) instead.
+        #[arg(long)]
+        knowledge: bool,
+    },
     /// List audio input and output devices with their supported sample rates.
     ListDevices,
     /// Fetch, verify, import or convert the model files.

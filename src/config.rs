@@ -4,7 +4,7 @@
 use crate::alerts::{MqttConfig, TranscriptPolicy};
 use crate::audio::AudioConfig;
 use crate::conversation::{Phrases, Policy};
-use crate::knowledge::KnowledgeConfig;
+use crate::knowledge::{KnowledgeBase, KnowledgeConfig, KnowledgeError, KnowledgeSource};
 use crate::stress::StressConfig;
 use crate::stt::SttConfig;
 use crate::tts::TtsConfig;
@@ -155,22 +155,28 @@ impl Config {
                 });
             }
         }
+        let mut sections = Sections {
+            table: &table,
+            problems: &mut problems,
+            unread: Vec::new(),
+        };
         let cfg = Config {
-            kiosk: section(&table, "kiosk", &mut problems),
-            models: section(&table, "models", &mut problems),
-            audio: section(&table, "audio", &mut problems),
-            vad: section(&table, "vad", &mut problems),
-            stt: section(&table, "stt", &mut problems),
-            stress: section(&table, "stress", &mut problems),
-            tts: section(&table, "tts", &mut problems),
-            knowledge: section(&table, "knowledge", &mut problems),
-            escalation: section(&table, "escalation", &mut problems),
-            replies: section(&table, "replies", &mut problems),
-            mqtt: section(&table, "mqtt", &mut problems),
-            privacy: section(&table, "privacy", &mut problems),
+            kiosk: sections.read("kiosk"),
+            models: sections.read("models"),
+            audio: sections.read("audio"),
+            vad: sections.read("vad"),
+            stt: sections.read("stt"),
+            stress: sections.read("stress"),
+            tts: sections.read("tts"),
+            knowledge: sections.read("knowledge"),
+            escalation: sections.read("escalation"),
+            replies: sections.read("replies"),
+            mqtt: sections.read("mqtt"),
+            privacy: sections.read("privacy"),
             base_dir: base_dir.to_path_buf(),
         };
-        problems.extend(cfg.value_problems());
+        let unread = sections.unread;
+        problems.extend(cfg.value_problems(&unread));
         if problems.is_empty() {
             Ok(cfg)
         } else {
@@ -183,7 +189,28 @@ impl Config {
         Self::parse(EXAMPLE, "<built-in example>", base_dir)
     }
 
-    fn value_problems(&self) -> Vec<String> {
+    /// Problems with values that deserialised; a section in `unread` did not, holds defaults,
+    /// and is already reported, so checking its values would only add misleading problems.
+    fn value_problems(&self, unread: &[&str]) -> Vec<String> {
+        let checks = [
+            ("kiosk", self.kiosk_problems()),
+            ("audio", self.audio.problems()),
+            ("vad", self.vad.problems()),
+            ("stt", self.stt.problems()),
+            ("stress", self.stress.problems()),
+            ("tts", self.tts.problems()),
+            ("escalation", self.escalation.problems()),
+            ("replies", self.replies.problems()),
+            ("mqtt", self.mqtt.problems()),
+        ];
+        checks
+            .into_iter()
+            .filter(|(name, _)| !unread.contains(name))
+            .flat_map(|(_, problems)| problems)
+            .collect()
+    }
+
+    fn kiosk_problems(&self) -> Vec<String> {
         let mut out = Vec::new();
         for (key, v) in [
             ("kiosk.site", &self.kiosk.site),
@@ -196,14 +223,6 @@ impl Config {
                 out.push(format!("{key} = {v:?} must be non-empty letters, digits, - or _ (it is part of MQTT topics)"));
             }
         }
-        out.extend(self.audio.problems());
-        out.extend(self.vad.problems());
-        out.extend(self.stt.problems());
-        out.extend(self.stress.problems());
-        out.extend(self.tts.problems());
-        out.extend(self.escalation.problems());
-        out.extend(self.replies.problems());
-        out.extend(self.mqtt.problems());
         out
     }
 
@@ -242,6 +261,25 @@ impl Config {
         m
     }
 
+    /// Where the knowledge base comes from: `knowledge.file`, or the built-in example when the
+    /// default `knowledge.toml` is not beside the configuration (a freshly printed config).
+    pub fn knowledge_source(&self) -> KnowledgeSource {
+        self.knowledge.source(self.resolve(&self.knowledge.file))
+    }
+
+    /// Loads the knowledge base (see [`Config::knowledge_source`]), saying so in the log when
+    /// the built-in example stands in for a missing default file.
+    pub fn knowledge_base(&self) -> Result<KnowledgeBase, KnowledgeError> {
+        let source = self.knowledge_source();
+        if let KnowledgeSource::Example { missing } = &source {
+            tracing::warn!(
+                "knowledge.file: {} does not exist; using the built-in example knowledge base",
+                missing.display()
+            );
+        }
+        source.load()
+    }
+
     /// The state directory (alert outbox), resolved.
     pub fn state_dir(&self) -> PathBuf {
         self.resolve(&self.kiosk.state_dir)
@@ -261,11 +299,17 @@ impl Config {
     /// a missing knowledge base or TLS file is an error.
     pub fn check_files(&self) -> FileCheck {
         let mut check = FileCheck::default();
-        let kb = self.resolve(&self.knowledge.file);
-        if !kb.is_file() {
-            check
+        match self.knowledge_source() {
+            KnowledgeSource::File(kb) if !kb.is_file() => check
                 .errors
-                .push(format!("knowledge.file: {} does not exist", kb.display()));
+                .push(format!("knowledge.file: {} does not exist", kb.display())),
+            KnowledgeSource::File(_) => {}
+            KnowledgeSource::Example { missing } => check.warnings.push(format!(
+                "knowledge.file: {} does not exist; the built-in example knowledge base is used \
+                 (to edit it: attune print-default-config --knowledge > {})",
+                missing.display(),
+                missing.display()
+            )),
         }
         let mqtt = self.mqtt();
         for (key, p) in mqtt.files() {
@@ -354,30 +398,42 @@ const SECTIONS: [&str; 12] = [
 ];
 
 /// Deserialises one section, recording every unknown key inside it and its first type error.
-fn section<T: DeserializeOwned + Default>(
-    table: &toml::Table,
-    name: &str,
-    problems: &mut Vec<String>,
-) -> T {
-    let Some(value) = table.get(name) else {
-        return T::default();
-    };
-    let mut unknown = Vec::new();
-    let mut record = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
-    let de = serde_ignored::Deserializer::new(value.clone(), &mut record);
-    let result: Result<T, _> = serde_path_to_error::deserialize(de);
-    problems.extend(unknown.iter().map(|k| format!("unknown key `{name}.{k}`")));
-    match result {
-        Ok(v) => v,
-        Err(e) => {
-            let path = e.path().to_string();
-            let at = if path == "." {
-                name.to_string()
-            } else {
-                format!("{name}.{path}")
-            };
-            problems.push(format!("{at}: {}", e.into_inner()));
-            T::default()
+/// Reads the configuration's sections one by one, collecting every problem.
+struct Sections<'a> {
+    table: &'a toml::Table,
+    problems: &'a mut Vec<String>,
+    /// Sections that did not deserialise (they hold defaults).
+    unread: Vec<&'static str>,
+}
+
+impl Sections<'_> {
+    /// The section `name`, or its default (noting the problem) when it is absent or wrong.
+    fn read<T: DeserializeOwned + Default>(&mut self, name: &'static str) -> T {
+        let Some(value) = self.table.get(name) else {
+            return T::default();
+        };
+        let mut unknown = Vec::new();
+        let mut record = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
+        let de = serde_ignored::Deserializer::new(value.clone(), &mut record);
+        let result: Result<T, _> = serde_path_to_error::deserialize(de);
+        self.problems
+            .extend(unknown.iter().map(|k| format!("unknown key `{name}.{k}`")));
+        match result {
+            Ok(v) => v,
+            Err(e) => {
+                let path = e.path().to_string();
+                let at = if path == "." {
+                    name.to_string()
+                } else {
+                    format!("{name}.{path}")
+                };
+                // The path is already named; serde's own "in `key`" lines only repeat it.
+                let inner = e.into_inner().to_string();
+                let first = inner.lines().next().unwrap_or_default();
+                self.problems.push(format!("{at}: {first}"));
+                self.unread.push(name);
+                T::default()
+            }
         }
     }
 }

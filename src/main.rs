@@ -5,6 +5,7 @@ mod commands;
 
 use attune::cli::Cli;
 use clap::Parser;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
@@ -14,7 +15,7 @@ fn main() -> ExitCode {
     match commands::execute(cli.command) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", commands::describe(&e));
             commands::exit_code_for(&e)
         }
     }
@@ -36,6 +37,8 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // The journal and log files get plain text, not colour codes.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();
 }

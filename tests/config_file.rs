@@ -117,7 +117,10 @@ fn missing_files_are_errors_and_missing_models_are_warnings() {
     let out = attune(&["check-config", path.to_str().expect("utf8")]);
     assert_eq!(out.status.code(), Some(78));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("knowledge.toml does not exist"), "{err}");
+    assert!(
+        err.contains("warning: knowledge.file") && err.contains("built-in example"),
+        "the default knowledge base falls back to the example: {err}"
+    );
     assert!(err.contains("no-such-ca.pem does not exist"), "{err}");
     assert!(err.contains("warning: stt.model"), "{err}");
     assert!(err.contains("attune models fetch"), "{err}");
@@ -267,4 +270,112 @@ fn run_exits_78_on_a_bad_certificate_instead_of_restarting_forever() {
         err.contains("mqtt.ca_file") && err.contains("ca.pem"),
         "{err}"
     );
+}
+
+#[test]
+fn a_knowledge_file_the_installer_named_must_exist() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = EXAMPLE.replace("file = \"knowledge.toml\"", "file = \"station-faq.toml\"");
+    let path = dir.path().join("attune.toml");
+    std::fs::write(&path, text).expect("write");
+    let out = attune(&["check-config", path.to_str().expect("utf8")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    assert!(err.contains("station-faq.toml does not exist"), "{err}");
+}
+
+/// What a new user does: print the example into an empty directory, check it, run a recording.
+/// Only what tests running side by side would share is changed (the state directory and the
+/// embedded broker's port); the knowledge base and models are found as printed.
+#[test]
+fn the_printed_config_checks_and_runs_a_recording_from_an_empty_directory() {
+    support::model("ggml-tiny.en-q8_0.bin");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let in_dir = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_attune"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("RUST_LOG", "attune=info")
+            .output()
+            .expect("run attune")
+    };
+    let printed = in_dir(&["print-default-config"]);
+    assert!(printed.status.success());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let text = String::from_utf8(printed.stdout)
+        .expect("utf8")
+        .replace("state_dir = \"/var/lib/attune\"", "state_dir = \"state\"")
+        .replace(
+            "url = \"embedded\"",
+            &format!("url = \"embedded://127.0.0.1:{port}\""),
+        );
+    std::fs::write(dir.path().join("my.toml"), text).expect("write config");
+
+    let checked = in_dir(&["check-config", "my.toml"]);
+    let err = String::from_utf8_lossy(&checked.stderr);
+    assert!(checked.status.success(), "{err}");
+    assert!(err.contains("built-in example knowledge base"), "{err}");
+
+    let question = repo_file("tests/fixtures/demo/01-calm-toilets.wav");
+    let input = format!("wav:{}", question.display());
+    let ran = in_dir(&[
+        "run", "--config", "my.toml", "--input", &input, "--output", "null",
+    ]);
+    let log = String::from_utf8_lossy(&ran.stderr);
+    assert!(ran.status.success(), "{log}");
+    assert!(
+        log.contains("intent=\"toilets\""),
+        "the question is answered from the built-in knowledge base:\n{log}"
+    );
+}
+
+#[test]
+fn a_missing_input_file_names_its_cause_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let path = example_with(dir.path(), |t| {
+        t.replace(
+            "url = \"embedded\"",
+            &format!("url = \"embedded://127.0.0.1:{port}\""),
+        )
+    });
+    let missing = dir.path().join("no-such-recording.wav");
+    let input = format!("wav:{}", missing.display());
+    let config = path.to_str().expect("utf8");
+    let runs = [
+        attune(&[
+            "run", "--config", config, "--input", &input, "--output", "null",
+        ]),
+        attune(&[
+            "assess",
+            "--config",
+            config,
+            missing.to_str().expect("utf8"),
+        ]),
+    ];
+    for out in runs {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{err}");
+        assert!(err.contains("no-such-recording.wav"), "{err}");
+        assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+    }
+}
+
+#[test]
+fn a_wrong_type_is_one_problem_on_one_line() {
+    let text = EXAMPLE.replace("site = \"central-station\"", "site = 5");
+    let err = Config::parse(&text, "test.toml", std::path::Path::new(".")).expect_err("must fail");
+    assert_eq!(err.problems.len(), 1, "{err}");
+    let problem = &err.problems[0];
+    assert!(
+        problem.starts_with("kiosk.site: invalid type: integer `5`"),
+        "{problem}"
+    );
+    assert!(!problem.contains('\n'), "{problem:?}");
 }

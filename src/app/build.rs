@@ -108,7 +108,7 @@ pub fn components(
         audio: io.input.describe(),
     };
     let (publisher, acks) = alerts(config, runtime, status)?;
-    let knowledge = KnowledgeBase::load(config.resolve(&config.knowledge.file))?;
+    let knowledge = config.knowledge_base()?;
     let prompt = recogniser_prompt(config, &knowledge);
     let stt = WhisperStt::load(&config.model_path(&config.stt.model), &config.stt, prompt)?;
     let vad = SileroVad::load(&config.model_path(&config.vad.model))?;

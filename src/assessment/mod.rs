@@ -117,7 +117,7 @@ mod tests {
     use crate::conversation::StressLevel;
 
     fn assessor() -> Assessor {
-        let kb: KnowledgeBase = include_str!("../../systemd/knowledge.toml")
+        let kb: KnowledgeBase = crate::knowledge::EXAMPLE_KNOWLEDGE
             .parse()
             .expect("example knowledge base");
         Assessor::new(&CuePhrases::default(), StressConfig::default(), kb)

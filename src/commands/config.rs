@@ -4,12 +4,20 @@
 use super::EXIT_CONFIG;
 use super::setup::load_config;
 use attune::config::{Config, EXAMPLE};
+use attune::knowledge::EXAMPLE_KNOWLEDGE;
 use std::path::Path;
 use std::process::ExitCode;
 
 /// `attune print-default-config`.
-pub(super) fn print_default() -> ExitCode {
-    print!("{EXAMPLE}");
+pub(super) fn print_default(knowledge: bool) -> ExitCode {
+    print!(
+        "{}",
+        if knowledge {
+            EXAMPLE_KNOWLEDGE
+        } else {
+            EXAMPLE
+        }
+    );
     ExitCode::SUCCESS
 }
 

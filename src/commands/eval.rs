@@ -193,7 +193,7 @@ fn dump_features(
 /// daemon's own turn assessment (each recording a new customer's first turn).
 pub(super) fn assess(config: Option<&Path>, wavs: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let cfg = super::setup::config_or_example(config)?;
-    let kb = attune::knowledge::KnowledgeBase::load(cfg.resolve(&cfg.knowledge.file))?;
+    let kb = cfg.knowledge_base()?;
     let prompt = attune::app::build::recogniser_prompt(&cfg, &kb);
     let mut stt = WhisperStt::load(&cfg.model_path(&cfg.stt.model), &cfg.stt, prompt)?;
     let mut model = TractArousal::load(&cfg.model_path(&cfg.stress.model))?;

@@ -39,7 +39,7 @@ pub fn execute(command: Command) -> anyhow::Result<ExitCode> {
         } => run::run_kiosk(&config, input, output, fast),
         Command::Demo { out, real_time } => demo::demo(&out, real_time),
         Command::CheckConfig { file } => Ok(config::check(&file)),
-        Command::PrintDefaultConfig => Ok(config::print_default()),
+        Command::PrintDefaultConfig { knowledge } => Ok(config::print_default(knowledge)),
         Command::ListDevices => devices::list(),
         Command::Models { command } => models::models(command),
         Command::Assess { config, wavs } => eval::assess(config.as_deref(), &wavs),
@@ -71,6 +71,20 @@ pub fn execute(command: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The error and its causes on one line, each cause once: most of attune's errors already
+/// name their cause in their own message, and anyhow's `{:#}` would repeat it.
+pub fn describe(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
+}
+
 /// Maps an error to the process exit status: configuration problems get [`EXIT_CONFIG`].
 pub fn exit_code_for(e: &anyhow::Error) -> ExitCode {
     let model_missing = e.chain().any(|c| {
@@ -98,5 +112,27 @@ pub fn exit_code_for(e: &anyhow::Error) -> ExitCode {
         ExitCode::from(EXIT_CONFIG)
     } else {
         ExitCode::FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let Err(read) = attune::audio::read_wav_mono(std::path::Path::new("/nonexistent.wav"))
+        else {
+            panic!("a file that does not exist was read");
+        };
+        let text = describe(&anyhow::Error::new(read).context("reading the input"));
+        assert_eq!(text.matches("os error 2").count(), 1, "{text}");
+        assert!(text.starts_with("reading the input: cannot read WAV file /nonexistent.wav"));
+    }
+
+    #[test]
+    fn a_cause_the_message_leaves_out_is_kept() {
+        let e = anyhow::anyhow!("disk full").context("saving the alert");
+        assert_eq!(describe(&e), "saving the alert: disk full");
     }
 }

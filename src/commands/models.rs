@@ -3,7 +3,6 @@
 use anyhow::{Context, anyhow};
 use attune::cli::ModelsCommand;
 use attune::config::default_models_dir;
-use attune::knowledge::KnowledgeBase;
 use attune::stt::{SpeechToText, SttConfig, WhisperStt};
 use attune::tts::{PiperTts, TtsConfig};
 use attune::vad::SileroVad;
@@ -166,7 +165,7 @@ pub(super) fn transcribe(
     let (stt_cfg, model_path, prompt) = match config {
         Some(path) => {
             let c = super::setup::load_config(path)?;
-            let kb = KnowledgeBase::load(c.resolve(&c.knowledge.file))?;
+            let kb = c.knowledge_base()?;
             let prompt = attune::app::build::recogniser_prompt(&c, &kb);
             (c.stt.clone(), c.model_path(&c.stt.model), prompt)
         }

@@ -5,7 +5,6 @@ use attune::app::build;
 use attune::assessment::Assessor;
 use attune::audio::{AudioSpec, Clock};
 use attune::conversation::{Action, Conversation, Event, Pace, StressLevel, StressReading, Turn};
-use attune::knowledge::KnowledgeBase;
 use attune::tts::{TextToSpeech, split_sentences};
 use std::path::Path;
 use std::process::ExitCode;
@@ -58,7 +57,7 @@ pub(super) fn reply(
         "distressed" => StressLevel::Distressed,
         other => bail!("--stress must be calm, tense or distressed, not {other:?}"),
     };
-    let kb = KnowledgeBase::load(cfg.resolve(&cfg.knowledge.file))?;
+    let kb = cfg.knowledge_base()?;
     let threshold = kb.threshold();
     // The daemon's own assessment of the words (cues, knowledge base); the stress level is
     // given rather than heard, so it stands in for the fused reading.

@@ -27,6 +27,46 @@ pub struct KnowledgeConfig {
     pub file: PathBuf,
 }
 
+/// The example knowledge base built into the binary (`systemd/knowledge.toml`), used when the
+/// default `knowledge.toml` is not beside the configuration, and printed by
+/// `attune print-default-config --knowledge`.
+pub const EXAMPLE_KNOWLEDGE: &str = include_str!("../../systemd/knowledge.toml");
+
+/// Where the knowledge base is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KnowledgeSource {
+    /// The configured file.
+    File(PathBuf),
+    /// The built-in example, because the default file (named here) does not exist.
+    Example {
+        /// The default file that was looked for.
+        missing: PathBuf,
+    },
+}
+
+impl KnowledgeSource {
+    /// Loads the knowledge base from this source.
+    pub fn load(&self) -> Result<KnowledgeBase, KnowledgeError> {
+        match self {
+            Self::File(path) => KnowledgeBase::load(path),
+            Self::Example { .. } => EXAMPLE_KNOWLEDGE.parse(),
+        }
+    }
+}
+
+impl KnowledgeConfig {
+    /// The source for this section, with `file` already resolved against the configuration's
+    /// directory. Only the default name falls back to the example: a file the installer named
+    /// must exist.
+    pub fn source(&self, resolved: PathBuf) -> KnowledgeSource {
+        if self.file == Self::default().file && !resolved.exists() {
+            KnowledgeSource::Example { missing: resolved }
+        } else {
+            KnowledgeSource::File(resolved)
+        }
+    }
+}
+
 impl Default for KnowledgeConfig {
     fn default() -> Self {
         Self {
