@@ -1,5 +1,5 @@
 //! Held-out cases, written after the matcher constants were tuned on
-//! `tests/intents.rs` and not used for tuning. Their accuracy is the honest
+//! `tests/knowledge_intents.rs` and not used for tuning. Their accuracy is the honest
 //! estimate; the assertions only guard against regressions.
 
 use attune::knowledge::KnowledgeBase;

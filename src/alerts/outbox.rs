@@ -356,11 +356,6 @@ impl Outbox {
         Ok(alert)
     }
 
-    /// Alerts still open (pending), oldest first, for the retained active-alerts list.
-    pub fn open_alerts(&self) -> Result<Vec<OpenAlert>, AlertError> {
-        Ok(self.pending()?.iter().map(OpenAlert::of).collect())
-    }
-
     /// Whether the outbox has ever held this id (in any state).
     pub fn contains(&self, alert_id: &str) -> Result<bool, AlertError> {
         self.conn
@@ -559,8 +554,8 @@ mod tests {
         assert!(ob.mark_acked("x", Some("Sam")).unwrap());
         assert!(ob.mark_acked("x", Some("Kim")).unwrap(), "still known");
         assert!(!ob.mark_acked("nope", None).unwrap());
-        let open = ob.open_alerts().unwrap();
-        assert_eq!(open.len(), 1);
+        let open = ob.pending().unwrap();
+        assert_eq!(open.len(), 1, "an acknowledged alert is no longer pending");
         assert_eq!(open[0].alert_id, "y");
         assert_eq!(open[0].reason, Reason::AskedForPerson);
         assert!(ob.finish("y", "expired", None).unwrap());

@@ -137,11 +137,16 @@ impl Brain {
             BrainMsg::FirstAudio(latency) => self.on_first_audio(latency),
             BrainMsg::InputTrouble(why) => {
                 tracing::warn!("input trouble: {why}");
-                self.alerts
-                    .report(StatusUpdate::Audio(format!("input lost: {why}")));
+                let state = format!("input lost: {why}");
+                self.systemd.status(&state);
+                self.alerts.report(StatusUpdate::Audio(state));
             }
-            // The status shows the input's name while it works, as it did at start-up.
-            BrainMsg::InputRecovered(input) => self.alerts.report(StatusUpdate::Audio(input)),
+            // The status (MQTT and `systemctl status`) shows the input's name while it works, as
+            // it did at start-up.
+            BrainMsg::InputRecovered(input) => {
+                self.systemd.status(&format!("listening on {input}"));
+                self.alerts.report(StatusUpdate::Audio(input));
+            }
             // Handled by the run loop, which ends the run once the last turn is done.
             BrainMsg::InputEnded => {}
         }

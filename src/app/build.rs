@@ -1,5 +1,6 @@
-//! Builds the real components from the configuration: the only place engines and devices are
-//! constructed. Every failure names the file or device and the fix.
+//! Builds the daemon's real components from the configuration: the only place in the library
+//! where engines and devices are constructed (the command-line tools in the binary load the
+//! single engines they check or measure). Every failure names the file or device and the fix.
 
 use super::Components;
 use crate::alerts::{

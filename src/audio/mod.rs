@@ -68,6 +68,14 @@ pub enum AudioError {
         /// What went wrong.
         source: hound::Error,
     },
+    /// A folder of recordings could not be listed.
+    #[error("cannot list the recordings in {path}: {source}")]
+    ReadDir {
+        /// The folder.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
     /// A WAV file could not be written.
     #[error("cannot write WAV file {path}: {source}")]
     WriteWav {

@@ -70,9 +70,9 @@ impl NoiseBank {
     /// Loads every `*.wav` in `dir`, sorted by file name for a stable order.
     pub fn load(dir: &Path) -> Result<Self, AudioError> {
         let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|e| AudioError::ReadWav {
+            .map_err(|source| AudioError::ReadDir {
                 path: dir.to_path_buf(),
-                source: hound::Error::IoError(e),
+                source,
             })?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("wav")))
