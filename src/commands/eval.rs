@@ -7,11 +7,10 @@ use attune::cli::EvalCommand;
 use attune::config::default_models_dir;
 use attune::stress::acoustic::mix::NoiseBank;
 use attune::stress::acoustic::{FEATURE_NAMES, extract};
-use attune::stress::labels::{Table, csv_field, score};
+use attune::stress::labels::{Table, score};
 use attune::stress::{StressClassifier, StressConfig, TractArousal};
 use attune::stt::{SpeechToText, WhisperStt};
 use std::collections::BTreeMap;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -152,16 +151,15 @@ fn dump_features(
                 .unwrap_or_default()
         );
     }
-    let file = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
-    let mut w = BufWriter::new(file);
-    let mut cols: Vec<String> = table.header.iter().map(|h| csv_field(h)).collect();
+    let mut w =
+        csv::Writer::from_path(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut cols = table.header.clone();
     cols.push("snr_db".into());
     cols.extend(FEATURE_NAMES.iter().map(|s| s.to_string()));
-    writeln!(w, "{}", cols.join(","))?;
+    w.write_record(&cols)?;
     for (i, row) in table.rows.iter().enumerate() {
         let path = table.audio_path(row);
         let pcm = read_wav_mono(&path)?;
-        let prefix: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
         let mut versions: Vec<(String, Vec<f32>)> = Vec::new();
         match bank.as_mut() {
             None => versions.push(("inf".into(), pcm.samples.clone())),
@@ -181,8 +179,9 @@ fn dump_features(
         for (snr, samples) in versions {
             let f = extract(&samples, pcm.sample_rate)
                 .with_context(|| format!("features of {}", path.display()))?;
-            let values: Vec<String> = f.as_slice().iter().map(|v| v.to_string()).collect();
-            writeln!(w, "{},{snr},{}", prefix.join(","), values.join(","))?;
+            let values = f.as_slice().iter().map(|v| v.to_string());
+            let record = row.iter().cloned().chain([snr]).chain(values);
+            w.write_record(record)?;
         }
     }
     w.flush()?;

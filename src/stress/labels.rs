@@ -39,24 +39,37 @@ pub struct Table {
 impl Table {
     /// Reads `path`; every row must have the header's column count.
     pub fn read(path: &Path) -> Result<Table, LabelsError> {
-        let text = std::fs::read_to_string(path).map_err(|source| LabelsError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
         let bad = |detail: String| LabelsError::Bad {
             path: path.to_path_buf(),
             detail,
         };
-        let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-        let header = split_csv_line(lines.next().ok_or_else(|| bad("empty file".into()))?);
+        let mut reader = csv::Reader::from_path(path).map_err(|e| match e.into_kind() {
+            csv::ErrorKind::Io(source) => LabelsError::Read {
+                path: path.to_path_buf(),
+                source,
+            },
+            other => bad(format!("{other:?}")),
+        })?;
+        let header: Vec<String> = reader
+            .headers()
+            .map_err(|e| bad(e.to_string()))?
+            .iter()
+            .map(str::to_string)
+            .collect();
+        if header.iter().all(String::is_empty) {
+            return Err(bad("empty file".into()));
+        }
         let path_col = header
             .iter()
             .position(|h| h == "path")
             .ok_or_else(|| bad("no `path` column".into()))?;
-        let rows: Vec<Vec<String>> = lines.map(split_csv_line).collect();
-        if let Some(i) = rows.iter().position(|r| r.len() != header.len()) {
-            return Err(bad(format!("row {} has a different column count", i + 2)));
-        }
+        let rows = reader
+            .records()
+            .map(|r| {
+                r.map(|rec| rec.iter().map(str::to_string).collect())
+                    .map_err(|e| bad(e.to_string()))
+            })
+            .collect::<Result<Vec<Vec<String>>, _>>()?;
         let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         Ok(Table {
             header,
@@ -74,36 +87,6 @@ impl Table {
     /// The audio file of row `i`, resolved against the CSV's folder.
     pub fn audio_path(&self, row: &[String]) -> PathBuf {
         self.base.join(&row[self.path_col])
-    }
-}
-
-/// RFC 4180 field splitting (quotes, doubled quotes); enough for labels files.
-pub fn split_csv_line(line: &str) -> Vec<String> {
-    let mut fields = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => fields.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
-        }
-    }
-    fields.push(cur);
-    fields
-}
-
-/// Quotes a CSV field when needed.
-pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
     }
 }
 
@@ -174,12 +157,26 @@ mod tests {
         assert!(score(&[(0.3, true)]).is_none());
     }
 
+    fn table_from(text: &str) -> Result<Table, LabelsError> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("labels.csv");
+        std::fs::write(&path, text).expect("write");
+        Table::read(&path)
+    }
+
     #[test]
-    fn csv_quotes_round_trip() {
-        assert_eq!(
-            split_csv_line("a,\"b,c\",\"d\"\"e\""),
-            vec!["a", "b,c", "d\"e"]
-        );
-        assert_eq!(csv_field("b,c"), "\"b,c\"");
+    fn quoted_fields_are_read_as_written() {
+        let t = table_from("path,speaker\n\"a,b.wav\",\"d\"\"e\"\n").expect("table");
+        assert_eq!(t.rows, vec![vec!["a,b.wav", "d\"e"]]);
+        assert!(t.audio_path(&t.rows[0]).ends_with("a,b.wav"));
+    }
+
+    #[test]
+    fn a_short_row_and_a_missing_path_column_name_the_problem() {
+        let e = table_from("path,arousal\nx.wav,high\ny.wav\n").expect_err("short row");
+        assert!(e.to_string().contains("labels.csv"), "{e}");
+        assert!(e.to_string().contains("line: 3"), "{e}");
+        let e = table_from("file,arousal\nx.wav,high\n").expect_err("no path column");
+        assert!(e.to_string().contains("no `path` column"), "{e}");
     }
 }
