@@ -209,7 +209,9 @@ pub struct MqttConfig {
     pub topic_prefix: String,
     /// Publish Home Assistant MQTT discovery for "help requested" and "customer stress".
     pub home_assistant_discovery: bool,
-    /// On shutdown or end of a `wav:` input, wait this long for pending alerts to go out.
+    /// On shutdown or at the end of a `wav:` input, wait this long for pending alerts to go
+    /// out; at the end of a `wav:` input also for staff to acknowledge an open alert, so the
+    /// recorded customer hears who is coming.
     pub flush_grace_s: u64,
     /// An alert nobody acknowledges within this many seconds is closed as expired.
     pub alert_max_age_s: u64,

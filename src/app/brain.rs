@@ -30,7 +30,8 @@ pub(super) struct BrainSettings {
     /// Silence waited for before a turn ends (counted in its latency).
     pub hangover: Duration,
     /// After the input ends, how long an unacknowledged alert may still be acknowledged, so
-    /// the customer hears who is coming.
+    /// the customer hears who is coming (`[mqtt] flush_grace_s`, the same wait that pending
+    /// alerts get to leave).
     pub ack_grace: Duration,
     /// Keep a [`RunReport`] (a recording's run).
     pub keep_report: bool,
@@ -104,12 +105,13 @@ impl Brain {
             if self.links.shutdown.is_triggered() || done {
                 break;
             }
-            match self.links.inbox.recv_timeout(TICK) {
-                Ok(BrainMsg::InputEnded) | Err(RecvTimeoutError::Disconnected) => {
-                    drained_at.get_or_insert_with(Instant::now);
-                }
+            let input_ended = match self.links.inbox.recv_timeout(TICK) {
                 Ok(msg) => self.handle(msg),
-                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => true,
+                Err(RecvTimeoutError::Timeout) => false,
+            };
+            if input_ended {
+                drained_at.get_or_insert_with(Instant::now);
             }
             self.poll_acks();
             self.apply(&Event::Tick);
@@ -127,7 +129,9 @@ impl Brain {
         self.links.activity.idle() && !waiting_for_staff
     }
 
-    fn handle(&mut self, msg: BrainMsg) {
+    /// Acts on a message; true when it says the input has ended (the run then ends once the
+    /// last turn is done).
+    fn handle(&mut self, msg: BrainMsg) -> bool {
         match msg {
             BrainMsg::SpeechStarted => self.apply(&Event::SpeechStarted),
             BrainMsg::SpeechEnded => self.apply(&Event::SpeechEnded),
@@ -147,9 +151,9 @@ impl Brain {
                 self.systemd.status(&format!("listening on {input}"));
                 self.alerts.report(StatusUpdate::Audio(input));
             }
-            // Handled by the run loop, which ends the run once the last turn is done.
-            BrainMsg::InputEnded => {}
+            BrainMsg::InputEnded => return true,
         }
+        false
     }
 
     fn on_first_audio(&mut self, l: TurnLatency) {

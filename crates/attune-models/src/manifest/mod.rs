@@ -42,7 +42,7 @@ mod selection;
 pub use selection::{Arch, Quant, Selection, WhisperModel};
 
 /// The manifest shipped with this crate (pins measured from the real registry files).
-const BUILTIN: &str = include_str!("../../../models/manifest.toml");
+const BUILTIN: &str = include_str!("../../../../models/manifest.toml");
 
 /// Errors reading or validating a manifest.
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +59,7 @@ pub enum ManifestError {
     },
     /// The manifest is not valid TOML or has unknown fields.
     #[error(
-        "model manifest {origin} does not parse: {detail}; fix: correct the manifest (see the format in manifest.rs)"
+        "model manifest {origin} does not parse: {detail}; fix: correct the manifest (see the format in crates/attune-models/src/manifest/mod.rs)"
     )]
     Parse {
         /// Where the text came from.
