@@ -161,7 +161,8 @@ pub enum EvalCommand {
     /// object with auc, uar, recall_at_5fa and n (plus per-group figures with --by).
     Stress {
         /// CSV with columns `path,arousal` (arousal high or low; path relative to the CSV;
-        /// other columns ignored; any sample rate).
+        /// other columns ignored; any sample rate). When every row is `low` (calm speech),
+        /// counts the fused detector's false alarms instead (recogniser, voice and words).
         #[arg(long)]
         labels: PathBuf,
         /// Also report per value of this column (e.g. sex, speaker).

@@ -1,10 +1,12 @@
 //! `attune assess`, `attune eval stress` and `attune eval features`.
 
 use anyhow::{Context, anyhow, bail};
-use attune::assessment::Assessor;
+use attune::assessment::{Assessment, Assessor};
+use attune::audio::SAMPLE_RATE;
 use attune::audio::read_wav_mono;
 use attune::cli::EvalCommand;
 use attune::config::default_models_dir;
+use attune::conversation::StressLevel;
 use attune::stress::acoustic::mix::NoiseBank;
 use attune::stress::acoustic::{FEATURE_NAMES, extract};
 use attune::stress::labels::{Table, score};
@@ -73,21 +75,22 @@ fn eval_stress(
         ),
         None => None,
     };
+    let high = arousal_labels(&table, arousal_col, labels)?;
+    if !high.contains(&true) {
+        return eval_calm(
+            &table,
+            by_col.map(|c| (by.unwrap_or_default(), c)),
+            noise_dir,
+            snr_db,
+            config,
+        );
+    }
     let (_, model_path) = stress_model(config)?;
     let model = TractArousal::load(&model_path)?;
     let mut bank = noise_dir.map(NoiseBank::load).transpose()?;
     let mut all = Vec::new();
     let mut groups: BTreeMap<String, Vec<(f32, bool)>> = BTreeMap::new();
-    for (i, row) in table.rows.iter().enumerate() {
-        let is_high = match row[arousal_col].trim().to_lowercase().as_str() {
-            "high" => true,
-            "low" => false,
-            other => bail!(
-                "{} row {}: arousal must be high or low, not {other:?}",
-                labels.display(),
-                i + 2
-            ),
-        };
+    for (i, (row, &is_high)) in table.rows.iter().zip(&high).enumerate() {
         let path = table.audio_path(row);
         let pcm = read_wav_mono(&path)?;
         let mut samples = pcm.samples;
@@ -104,8 +107,12 @@ fn eval_stress(
             groups.entry(row[c].clone()).or_default().push((p, is_high));
         }
     }
-    let overall =
-        score(&all).ok_or_else(|| anyhow!("{}: needs both high and low rows", labels.display()))?;
+    let overall = score(&all).ok_or_else(|| {
+        anyhow!(
+            "{}: only high rows; scores need low rows too (rows only labelled low count false alarms)",
+            labels.display()
+        )
+    })?;
     let mut json = serde_json::to_value(overall)?;
     if let (Some(name), serde_json::Value::Object(map)) = (by, &mut json) {
         let per: serde_json::Map<String, serde_json::Value> = groups
@@ -123,6 +130,125 @@ fn eval_stress(
     }
     println!("{json}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `arousal` column as booleans (true = high), or the first row that is neither.
+fn arousal_labels(table: &Table, col: usize, labels: &Path) -> anyhow::Result<Vec<bool>> {
+    table
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| match row[col].trim().to_lowercase().as_str() {
+            "high" => Ok(true),
+            "low" => Ok(false),
+            other => bail!(
+                "{} row {}: arousal must be high or low, not {other:?}",
+                labels.display(),
+                i + 2
+            ),
+        })
+        .collect()
+}
+
+/// Rows labelled only `low` (calm speech): how often the kiosk's fused detector (words, voice
+/// and dialogue, exactly as `attune assess`) would call the speaker tense or distressed.
+fn eval_calm(
+    table: &Table,
+    by: Option<(&str, usize)>,
+    noise_dir: Option<&Path>,
+    snr_db: f32,
+    config: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let mut judge = TurnJudge::new(config)?;
+    let mut bank = noise_dir.map(NoiseBank::load).transpose()?;
+    let mut all = LevelCounts::default();
+    let mut groups: BTreeMap<String, LevelCounts> = BTreeMap::new();
+    for (i, row) in table.rows.iter().enumerate() {
+        let mut audio = super::setup::read_16k(&table.audio_path(row))?;
+        if let Some(b) = bank.as_mut()
+            && let Some((mixed, _)) = b.mix(&audio, SAMPLE_RATE, snr_db, (7, i as u64, 0))?
+        {
+            audio = mixed;
+        }
+        let (a, acoustic) = judge.judge(&audio)?;
+        let level = a.turn.stress.level;
+        all.add(level, acoustic);
+        if let Some((_, c)) = by {
+            groups
+                .entry(row[c].clone())
+                .or_default()
+                .add(level, acoustic);
+        }
+    }
+    let mut json = serde_json::json!({ "only_low": true, "fused": all.json() });
+    if let (Some((name, _)), serde_json::Value::Object(map)) = (by, &mut json) {
+        let per = groups.iter().map(|(k, v)| (k.clone(), v.json())).collect();
+        map.insert(format!("by_{name}"), serde_json::Value::Object(per));
+    }
+    println!("{json}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Fused levels given to calm speech, and acoustic p(high) >= 0.5 among them.
+#[derive(Debug, Default)]
+struct LevelCounts {
+    calm: usize,
+    tense: usize,
+    distressed: usize,
+    acoustic_high: usize,
+}
+
+impl LevelCounts {
+    fn add(&mut self, level: StressLevel, acoustic: Option<f32>) {
+        match level {
+            StressLevel::Calm => self.calm += 1,
+            StressLevel::Tense => self.tense += 1,
+            StressLevel::Distressed => self.distressed += 1,
+        }
+        self.acoustic_high += usize::from(acoustic.is_some_and(|p| p >= 0.5));
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let n = self.calm + self.tense + self.distressed;
+        let flagged = self.tense + self.distressed;
+        serde_json::json!({
+            "n": n,
+            "calm": self.calm,
+            "tense": self.tense,
+            "distressed": self.distressed,
+            "false_alarm_rate": if n == 0 { 0.0 } else { flagged as f64 / n as f64 },
+            "acoustic_p_high_over_half": self.acoustic_high,
+        })
+    }
+}
+
+/// The daemon's view of one recording as a new customer's first turn: recogniser, arousal
+/// model and the shared turn assessment.
+struct TurnJudge {
+    stt: WhisperStt,
+    model: TractArousal,
+    assessor: Assessor,
+}
+
+impl TurnJudge {
+    fn new(config: Option<&Path>) -> anyhow::Result<Self> {
+        let cfg = super::setup::config_or_example(config)?;
+        let kb = cfg.knowledge_base()?;
+        let prompt = attune::app::build::recogniser_prompt(&cfg, &kb);
+        Ok(Self {
+            stt: WhisperStt::load(&cfg.model_path(&cfg.stt.model), &cfg.stt, prompt)?,
+            model: TractArousal::load(&cfg.model_path(&cfg.stress.model))?,
+            assessor: Assessor::new(&cfg.stress.phrases, cfg.stress.clone(), kb),
+        })
+    }
+
+    /// The assessment of 16 kHz `audio`, and the acoustic p(high) behind it.
+    fn judge(&mut self, audio: &[f32]) -> anyhow::Result<(Assessment, Option<f32>)> {
+        let transcript = self.stt.transcribe(audio)?.text;
+        let acoustic = self.model.arousal(audio).ok();
+        self.assessor.customer_left();
+        Ok((self.assessor.assess(transcript.trim(), acoustic), acoustic))
+    }
 }
 
 fn dump_features(
@@ -191,18 +317,10 @@ fn dump_features(
 /// `attune assess`: the kiosk's view of each recording, one JSON line per file, from the
 /// daemon's own turn assessment (each recording a new customer's first turn).
 pub(super) fn assess(config: Option<&Path>, wavs: &[PathBuf]) -> anyhow::Result<ExitCode> {
-    let cfg = super::setup::config_or_example(config)?;
-    let kb = cfg.knowledge_base()?;
-    let prompt = attune::app::build::recogniser_prompt(&cfg, &kb);
-    let mut stt = WhisperStt::load(&cfg.model_path(&cfg.stt.model), &cfg.stt, prompt)?;
-    let mut model = TractArousal::load(&cfg.model_path(&cfg.stress.model))?;
-    let mut assessor = Assessor::new(&cfg.stress.phrases, cfg.stress.clone(), kb);
+    let mut judge = TurnJudge::new(config)?;
     for wav in wavs {
         let audio = super::setup::read_16k(wav)?;
-        let transcript = stt.transcribe(&audio)?.text;
-        let acoustic = model.arousal(&audio).ok();
-        assessor.customer_left();
-        let a = assessor.assess(transcript.trim(), acoustic);
+        let (a, acoustic) = judge.judge(&audio)?;
         let (turn, cues) = (&a.turn, &a.cues);
         let line = serde_json::json!({
             "file": wav.display().to_string(),
