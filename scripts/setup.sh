@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(cmake clang libclang-dev libasound2-dev libsonic-dev pkg-config
-          espeak-ng-data mosquitto mosquitto-clients sox python3-pip systemd openssl)
+          espeak-ng-data mosquitto mosquitto-clients sox python3-pip python3-venv systemd openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
