@@ -157,8 +157,10 @@ pub enum Command {
 /// `attune eval ...`
 #[derive(Debug, Subcommand)]
 pub enum EvalCommand {
-    /// Score the acoustic stress classifier on labelled recordings; the last line is one JSON
-    /// object with auc, uar, recall_at_5fa and n (plus per-group figures with --by).
+    /// Score the acoustic stress classifier on labelled recordings; prints one JSON object with
+    /// auc, uar, recall_at_5fa and n (plus per-group figures with --by). When every row is
+    /// `low`, prints the fused detector's counts instead: {"only_low": true, "fused": {n, calm,
+    /// tense, distressed, false_alarm_rate, acoustic_p_high_over_half}}.
     Stress {
         /// CSV with columns `path,arousal` (arousal high or low; path relative to the CSV;
         /// other columns ignored; any sample rate). When every row is `low` (calm speech),
@@ -174,7 +176,8 @@ pub enum EvalCommand {
         /// Signal-to-noise ratio for --noise-dir, in dB.
         #[arg(long, default_value_t = 10.0)]
         snr_db: f32,
-        /// Configuration file (for the model path).
+        /// Configuration file: the stress model, and for calm-only rows also the recogniser,
+        /// knowledge base and fusion settings (default: the built-in example).
         #[arg(short, long)]
         config: Option<PathBuf>,
     },

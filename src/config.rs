@@ -4,7 +4,9 @@
 use crate::alerts::{MqttConfig, TranscriptPolicy};
 use crate::audio::AudioConfig;
 use crate::conversation::{Phrases, Policy};
-use crate::knowledge::{KnowledgeBase, KnowledgeConfig, KnowledgeError, KnowledgeSource};
+use crate::knowledge::{
+    BUILTIN_EXAMPLE, KnowledgeBase, KnowledgeConfig, KnowledgeError, KnowledgeSource,
+};
 use crate::stress::StressConfig;
 use crate::stt::SttConfig;
 use crate::tts::TtsConfig;
@@ -16,6 +18,22 @@ use std::path::{Path, PathBuf};
 
 /// The commented example configuration, as shipped in `systemd/attune.toml`.
 pub const EXAMPLE: &str = include_str!("../systemd/attune.toml");
+
+/// The knowledge line of [`EXAMPLE`], which names the installed `knowledge.toml`.
+const INSTALLED_KNOWLEDGE_LINE: &str = "file = \"knowledge.toml\"            # its [matching] threshold decides when the kiosk asks to rephrase\n";
+
+/// What `attune print-default-config` prints: [`EXAMPLE`] with the built-in example knowledge
+/// base named, so that the printed file runs as printed from any directory.
+pub fn printed_example() -> String {
+    EXAMPLE.replacen(
+        INSTALLED_KNOWLEDGE_LINE,
+        "file = \"builtin:example\"           # the built-in example (a railway station's FAQ); for your own:\n\
+         \x20                                  # attune print-default-config --knowledge > knowledge.toml, then\n\
+         \x20                                  # file = \"knowledge.toml\" (its [matching] threshold decides when\n\
+         \x20                                  # the kiosk asks to rephrase)\n",
+        1,
+    )
+}
 
 /// The `[kiosk]` section: who and where this kiosk is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -261,20 +279,20 @@ impl Config {
         m
     }
 
-    /// Where the knowledge base comes from: `knowledge.file`, or the built-in example when the
-    /// default `knowledge.toml` is not beside the configuration (a freshly printed config).
+    /// Where the knowledge base comes from: the file `knowledge.file` names, or the built-in
+    /// example when it says `builtin:example`.
     pub fn knowledge_source(&self) -> KnowledgeSource {
-        self.knowledge.source(self.resolve(&self.knowledge.file))
+        self.knowledge.source(|p| self.resolve(p))
     }
 
     /// Loads the knowledge base (see [`Config::knowledge_source`]), saying so in the log when
-    /// the built-in example stands in for a missing default file.
+    /// it is the built-in example: a kiosk in service should answer from its own.
     pub fn knowledge_base(&self) -> Result<KnowledgeBase, KnowledgeError> {
         let source = self.knowledge_source();
-        if let KnowledgeSource::Example { missing } = &source {
+        if source == KnowledgeSource::Example {
             tracing::warn!(
-                "knowledge.file: {} does not exist; using the built-in example knowledge base",
-                missing.display()
+                "knowledge.file = \"{BUILTIN_EXAMPLE}\": answering from the built-in example \
+                 knowledge base (a railway station's)"
             );
         }
         source.load()
@@ -304,11 +322,11 @@ impl Config {
                 .errors
                 .push(format!("knowledge.file: {} does not exist", kb.display())),
             KnowledgeSource::File(_) => {}
-            KnowledgeSource::Example { missing } => check.warnings.push(format!(
-                "knowledge.file: {} does not exist; the built-in example knowledge base is used \
-                 (to edit it: attune print-default-config --knowledge > {})",
-                missing.display(),
-                missing.display()
+            KnowledgeSource::Example => check.notes.push(format!(
+                "knowledge.file = \"{BUILTIN_EXAMPLE}\": the kiosk answers from the built-in \
+                 example (a railway station's FAQ); for your own, run \
+                 `attune print-default-config --knowledge > knowledge.toml`, edit it, and set \
+                 file = \"knowledge.toml\""
             )),
         }
         let mqtt = self.mqtt();
@@ -397,8 +415,8 @@ const SECTIONS: [&str; 12] = [
     "privacy",
 ];
 
-/// Deserialises one section, recording every unknown key inside it and its first type error.
-/// Reads the configuration's sections one by one, collecting every problem.
+/// Reads the configuration's sections one by one, recording every unknown key inside each and
+/// its first type error.
 struct Sections<'a> {
     table: &'a toml::Table,
     problems: &'a mut Vec<String>,

@@ -49,10 +49,28 @@ fn check_config_accepts_the_example() {
 }
 
 #[test]
-fn print_default_config_prints_the_example() {
+fn print_default_config_prints_the_example_with_the_builtin_knowledge_base() {
     let out = attune(&["print-default-config"]);
     assert!(out.status.success());
-    assert_eq!(String::from_utf8_lossy(&out.stdout), EXAMPLE);
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(printed, attune::config::printed_example());
+    let changed: Vec<&str> = printed
+        .lines()
+        .filter(|l| !EXAMPLE.lines().any(|e| e == *l))
+        .collect();
+    assert!(
+        changed[0].starts_with("file = \"builtin:example\""),
+        "only the knowledge line differs from the installed example: {changed:?}"
+    );
+    assert!(
+        changed[1..].iter().all(|l| l.trim_start().starts_with('#')),
+        "{changed:?}"
+    );
+    let kb = attune(&["print-default-config", "--knowledge"]);
+    assert_eq!(
+        String::from_utf8_lossy(&kb.stdout),
+        std::fs::read_to_string(repo_file("systemd/knowledge.toml")).expect("example kb")
+    );
 }
 
 #[test]
@@ -117,10 +135,7 @@ fn missing_files_are_errors_and_missing_models_are_warnings() {
     let out = attune(&["check-config", path.to_str().expect("utf8")]);
     assert_eq!(out.status.code(), Some(78));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("warning: knowledge.file") && err.contains("built-in example"),
-        "the default knowledge base falls back to the example: {err}"
-    );
+    assert!(err.contains("knowledge.toml does not exist"), "{err}");
     assert!(err.contains("no-such-ca.pem does not exist"), "{err}");
     assert!(err.contains("warning: stt.model"), "{err}");
     assert!(err.contains("attune models fetch"), "{err}");
@@ -286,7 +301,8 @@ fn a_knowledge_file_the_installer_named_must_exist() {
 
 /// What a new user does: print the example into an empty directory, check it, run a recording.
 /// Only what tests running side by side would share is changed (the state directory and the
-/// embedded broker's port); the knowledge base and models are found as printed.
+/// embedded broker's port); the knowledge base (the built-in example the printed file names)
+/// and the models are found as printed.
 #[test]
 fn the_printed_config_checks_and_runs_a_recording_from_an_empty_directory() {
     support::model("ggml-tiny.en-q8_0.bin");
@@ -317,7 +333,10 @@ fn the_printed_config_checks_and_runs_a_recording_from_an_empty_directory() {
     let checked = in_dir(&["check-config", "my.toml"]);
     let err = String::from_utf8_lossy(&checked.stderr);
     assert!(checked.status.success(), "{err}");
-    assert!(err.contains("built-in example knowledge base"), "{err}");
+    assert!(
+        err.contains("note: knowledge.file = \"builtin:example\""),
+        "{err}"
+    );
 
     let question = repo_file("tests/fixtures/demo/01-calm-toilets.wav");
     let input = format!("wav:{}", question.display());
@@ -334,6 +353,7 @@ fn the_printed_config_checks_and_runs_a_recording_from_an_empty_directory() {
 
 #[test]
 fn a_missing_input_file_names_its_cause_once() {
+    support::model("ggml-tiny.en-q8_0.bin");
     let dir = tempfile::tempdir().expect("tempdir");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

@@ -4,22 +4,35 @@
 #   models/training/check.sh            # CI runs this
 #
 # Needs the release build (scripts/setup.sh) and the shared data (ATTUNE_TEST_DATA, default
-# ../shared/data). The Python environment (models/training/requirements.txt, pinned) is kept in
-# TRAIN_VENV (default /var/cache/attune-ci/train-venv) so repeated runs do not reinstall it.
-# The comparison is byte for byte, for the ONNX model and its JSON card: the features come from
-# attune itself, and a logistic regression fitted by the pinned scikit-learn and NumPy is
-# deterministic. On a mismatch the largest weight difference is printed.
+# ../shared/data). The Python environment (requirements.txt, pinned) is kept in TRAIN_VENV
+# (default: train-venv in the cargo target directory) so repeated runs do not reinstall it.
+#
+# What must match: on one machine the rebuild is byte for byte (features from attune itself, a
+# logistic regression fitted by the pinned scikit-learn/NumPy). Across CPUs the FFT and BLAS
+# kernels are chosen at run time and may move the last bits, so a rebuild whose bytes differ
+# still passes when every weight is within 1e-4 of the committed one (relative to the largest)
+# and every figure of the JSON card within 0.002; anything beyond that fails.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+target="${CARGO_TARGET_DIR:-target}"
 data="${ATTUNE_TEST_DATA:-../shared/data}"
-bin="${CARGO_TARGET_DIR:-target}/release/attune"
-venv="${TRAIN_VENV:-/var/cache/attune-ci/train-venv}"
+bin="$target/release/attune"
+venv="${TRAIN_VENV:-$target/train-venv}"
 req=models/training/requirements.txt
+
+[ -x "$bin" ] || { echo "train: $bin is missing (fix: scripts/setup.sh)" >&2; exit 1; }
+[ -f "$data/emodb/labels.csv" ] || {
+  echo "train: no EmoDB at $data/emodb (fix: set ATTUNE_TEST_DATA to the shared data folder)" >&2
+  exit 1
+}
 
 if [ ! -x "$venv/bin/python" ] || ! cmp -s "$req" "$venv/requirements.txt"; then
   echo "train: installing $req into $venv"
-  rm -rf "$venv"
-  python3 -m venv "$venv"
+  if [ -e "$venv" ]; then
+    [ -f "$venv/pyvenv.cfg" ] || { echo "train: $venv exists and is not a venv" >&2; exit 1; }
+    rm -rf "$venv"
+  fi
+  python3 -m venv "$venv" || { echo "train: fix: apt-get install python3-venv" >&2; exit 1; }
   "$venv/bin/pip" install -q --disable-pip-version-check -r "$req"
   cp "$req" "$venv/requirements.txt"
 fi
@@ -27,23 +40,9 @@ fi
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 "$venv/bin/python" models/training/train_stress.py --attune "$bin" --data "$data" --out "$out"
-status=0
-for f in stress-arousal.onnx stress-arousal.json; do
-  if cmp -s "models/$f" "$out/$f"; then
-    echo "train: models/$f rebuilt byte for byte"
-  else
-    echo "train: models/$f differs from the rebuilt one" >&2
-    diff <(sed 's/,/,\n/g' "models/$f") <(sed 's/,/,\n/g' "$out/$f") | head -20 >&2 || true
-    status=1
-  fi
-done
-if [ $status -ne 0 ]; then
-  "$venv/bin/python" - "models/stress-arousal.onnx" "$out/stress-arousal.onnx" <<'PY' >&2
-import sys, onnx, numpy as np
-from onnx import numpy_helper
-a, b = ({t.name: numpy_helper.to_array(t) for t in onnx.load(p).graph.initializer} for p in sys.argv[1:])
-print("largest weight difference:", max(float(np.max(np.abs(a[k] - b[k]))) for k in a))
-PY
-  echo "train: fix: commit the rebuilt model with the change that moved it" >&2
+if cmp -s models/stress-arousal.onnx "$out/stress-arousal.onnx" &&
+   cmp -s models/stress-arousal.json "$out/stress-arousal.json"; then
+  echo "train: models/stress-arousal.onnx and .json rebuilt byte for byte"
+  exit 0
 fi
-exit $status
+"$venv/bin/python" models/training/compare.py models "$out"

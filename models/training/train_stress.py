@@ -33,7 +33,6 @@ SEED = 20240601
 C = 0.1
 NOISE_SNRS = "5,10,20"
 NOISE_SEED = 1
-LABEL_COLUMNS = 8  # path,speaker,sex,age,text,emotion,arousal,snr_db
 # Loudness follows the microphone's gain and the customer's distance, not their arousal: a model
 # that uses it learns EmoDB's studio. These features are computed (the model's input keeps its
 # shape) but get zero weight. Measured: on English acted speech never seen, ROC-AUC 0.923 with
@@ -56,9 +55,11 @@ def features(attune, labels, out, noise_dir=None, snrs=NOISE_SNRS, seed=NOISE_SE
     with open(out, newline="") as f:
         rows = list(csv.reader(f))
     header, body = rows[0], rows[1:]
-    names = header[LABEL_COLUMNS:]
-    x = np.array([[float(v) for v in r[LABEL_COLUMNS:]] for r in body], dtype=np.float64)
-    meta = [dict(zip(header[:LABEL_COLUMNS], r[:LABEL_COLUMNS])) for r in body]
+    # The labels' own columns, then snr_db, then the features.
+    first = header.index("snr_db") + 1
+    names = header[first:]
+    x = np.array([[float(v) for v in r[first:]] for r in body], dtype=np.float64)
+    meta = [dict(zip(header[:first], r[:first])) for r in body]
     return meta, names, x
 
 

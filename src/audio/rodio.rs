@@ -9,14 +9,14 @@ use rodio::buffer::SamplesBuffer;
 use rodio::cpal::traits::{DeviceTrait, HostTrait};
 use rodio::{OutputStream, Sink};
 use std::sync::Arc;
-use std::sync::mpsc::{Sender, channel, sync_channel};
+use std::sync::mpsc::{SyncSender, sync_channel};
 
 /// A speaker.
 pub struct RodioOutput {
     name: String,
     sink: Arc<Sink>,
     /// Dropping this ends the speaker thread and closes the stream.
-    _keep: Sender<()>,
+    _keep: SyncSender<()>,
 }
 
 impl RodioOutput {
@@ -24,7 +24,7 @@ impl RodioOutput {
     pub fn open(name: Option<String>) -> Result<Self, AudioError> {
         let label = name.clone().unwrap_or_else(|| "default".into());
         let (ready_tx, ready_rx) = sync_channel(1);
-        let (keep_tx, keep_rx) = channel::<()>();
+        let (keep_tx, keep_rx) = sync_channel::<()>(0);
         std::thread::Builder::new()
             .name("attune-speaker".into())
             .spawn(move || {

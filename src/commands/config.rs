@@ -3,21 +3,18 @@
 
 use super::EXIT_CONFIG;
 use super::setup::load_config;
-use attune::config::{Config, EXAMPLE};
+use attune::config::{Config, printed_example};
 use attune::knowledge::EXAMPLE_KNOWLEDGE;
 use std::path::Path;
 use std::process::ExitCode;
 
 /// `attune print-default-config`.
 pub(super) fn print_default(knowledge: bool) -> ExitCode {
-    print!(
-        "{}",
-        if knowledge {
-            EXAMPLE_KNOWLEDGE
-        } else {
-            EXAMPLE
-        }
-    );
+    if knowledge {
+        print!("{EXAMPLE_KNOWLEDGE}");
+    } else {
+        print!("{}", printed_example());
+    }
     ExitCode::SUCCESS
 }
 

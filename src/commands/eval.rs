@@ -75,6 +75,9 @@ fn eval_stress(
         ),
         None => None,
     };
+    if table.rows.is_empty() {
+        bail!("{}: no recordings listed", labels.display());
+    }
     let high = arousal_labels(&table, arousal_col, labels)?;
     if !high.contains(&true) {
         return eval_calm(
@@ -142,9 +145,9 @@ fn arousal_labels(table: &Table, col: usize, labels: &Path) -> anyhow::Result<Ve
             "high" => Ok(true),
             "low" => Ok(false),
             other => bail!(
-                "{} row {}: arousal must be high or low, not {other:?}",
+                "{} line {}: arousal must be high or low, not {other:?}",
                 labels.display(),
-                i + 2
+                table.line(i)
             ),
         })
         .collect()

@@ -77,7 +77,8 @@ pub fn describe(e: &anyhow::Error) -> String {
     let mut out = e.to_string();
     for cause in e.chain().skip(1) {
         let text = cause.to_string();
-        if !out.contains(&text) {
+        // A cause a message names is at its end ("cannot read X: {source}").
+        if !out.ends_with(&text) {
             out.push_str(": ");
             out.push_str(&text);
         }

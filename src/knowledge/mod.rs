@@ -22,26 +22,27 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct KnowledgeConfig {
-    /// Knowledge base file (TOML), relative to the configuration file. Its `[matching]
-    /// threshold` says how confident a match must be to be used as an answer.
+    /// Knowledge base file (TOML), relative to the configuration file, or
+    /// [`BUILTIN_EXAMPLE`]. Its `[matching] threshold` says how confident a match must be to be
+    /// used as an answer.
     pub file: PathBuf,
 }
 
-/// The example knowledge base built into the binary (`systemd/knowledge.toml`), used when the
-/// default `knowledge.toml` is not beside the configuration, and printed by
-/// `attune print-default-config --knowledge`.
+/// The example knowledge base built into the binary (`systemd/knowledge.toml`): a railway
+/// station's FAQ, used when `[knowledge] file` is [`BUILTIN_EXAMPLE`] (as in the configuration
+/// `attune print-default-config` prints) and printed by `attune print-default-config --knowledge`.
 pub const EXAMPLE_KNOWLEDGE: &str = include_str!("../../systemd/knowledge.toml");
+
+/// The `[knowledge] file` value naming the built-in example instead of a file.
+pub const BUILTIN_EXAMPLE: &str = "builtin:example";
 
 /// Where the knowledge base is read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KnowledgeSource {
-    /// The configured file.
+    /// A file (resolved against the configuration's directory); it must exist.
     File(PathBuf),
-    /// The built-in example, because the default file (named here) does not exist.
-    Example {
-        /// The default file that was looked for.
-        missing: PathBuf,
-    },
+    /// The built-in example, asked for by name.
+    Example,
 }
 
 impl KnowledgeSource {
@@ -49,20 +50,18 @@ impl KnowledgeSource {
     pub fn load(&self) -> Result<KnowledgeBase, KnowledgeError> {
         match self {
             Self::File(path) => KnowledgeBase::load(path),
-            Self::Example { .. } => EXAMPLE_KNOWLEDGE.parse(),
+            Self::Example => EXAMPLE_KNOWLEDGE.parse(),
         }
     }
 }
 
 impl KnowledgeConfig {
-    /// The source for this section, with `file` already resolved against the configuration's
-    /// directory. Only the default name falls back to the example: a file the installer named
-    /// must exist.
-    pub fn source(&self, resolved: PathBuf) -> KnowledgeSource {
-        if self.file == Self::default().file && !resolved.exists() {
-            KnowledgeSource::Example { missing: resolved }
+    /// The source this section names; `resolve` turns a relative file name into a path.
+    pub fn source(&self, resolve: impl FnOnce(&std::path::Path) -> PathBuf) -> KnowledgeSource {
+        if self.file.as_os_str() == BUILTIN_EXAMPLE {
+            KnowledgeSource::Example
         } else {
-            KnowledgeSource::File(resolved)
+            KnowledgeSource::File(resolve(&self.file))
         }
     }
 }

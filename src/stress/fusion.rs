@@ -1,7 +1,7 @@
 //! Fusion of voice, words and dialogue into one stress score and level.
 //!
 //! The voice carries arousal; whether that arousal is distress or excitement is mostly in the
-//! words (DESIGN.md §5). So an aroused voice with clearly positive words is discounted,
+//! words. So an aroused voice with clearly positive words is discounted,
 //! frustrated words on a calm voice still count, and voice and words that agree count extra:
 //!
 //! `score = text_weight·t + dialogue_weight·d + acoustic_weight·v + agreement_weight·min(v, t)`,

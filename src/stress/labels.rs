@@ -32,6 +32,8 @@ pub struct Table {
     pub header: Vec<String>,
     /// Rows, each as long as the header.
     pub rows: Vec<Vec<String>>,
+    /// The line each row starts on (1-based), for messages.
+    lines: Vec<u64>,
     path_col: usize,
     base: PathBuf,
 }
@@ -63,20 +65,26 @@ impl Table {
             .iter()
             .position(|h| h == "path")
             .ok_or_else(|| bad("no `path` column".into()))?;
-        let rows = reader
-            .records()
-            .map(|r| {
-                r.map(|rec| rec.iter().map(str::to_string).collect())
-                    .map_err(|e| bad(e.to_string()))
-            })
-            .collect::<Result<Vec<Vec<String>>, _>>()?;
+        let mut rows = Vec::new();
+        let mut lines = Vec::new();
+        for record in reader.records() {
+            let record = record.map_err(|e| bad(e.to_string()))?;
+            lines.push(record.position().map_or(0, csv::Position::line));
+            rows.push(record.iter().map(str::to_string).collect());
+        }
         let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         Ok(Table {
             header,
             rows,
+            lines,
             path_col,
             base,
         })
+    }
+
+    /// The line of the file row `i` starts on (1-based).
+    pub fn line(&self, i: usize) -> u64 {
+        self.lines.get(i).copied().unwrap_or_default()
     }
 
     /// Index of a column by name.
@@ -168,6 +176,7 @@ mod tests {
     fn quoted_fields_are_read_as_written() {
         let t = table_from("path,speaker\n\"a,b.wav\",\"d\"\"e\"\n").expect("table");
         assert_eq!(t.rows, vec![vec!["a,b.wav", "d\"e"]]);
+        assert_eq!(t.line(0), 2);
         assert!(t.audio_path(&t.rows[0]).ends_with("a,b.wav"));
     }
 

@@ -27,8 +27,8 @@
 //! Out-of-domain speech ("what's the capital of France") shares almost no
 //! characteristic vocabulary with any intent, so its evidence stays low
 //! however it is phrased; that is what lets one threshold (default 0.4)
-//! separate it. The constants below were tuned on `tests/intents.rs` and
-//! checked on the untouched `tests/holdout.rs`.
+//! separate it. The constants below were tuned on `tests/knowledge_intents.rs` and
+//! checked on the untouched `tests/knowledge_holdout.rs`.
 
 use std::collections::BTreeMap;
 
