@@ -182,7 +182,8 @@ pub enum EvalCommand {
         config: Option<PathBuf>,
     },
     /// Write the acoustic features of labelled recordings to a CSV (used by
-    /// models/training/train_stress.py), optionally mixed with noise.
+    /// models/training/train_stress.py), optionally mixed with noise or heard in simulated
+    /// rooms. Columns: the labels' own, then snr_db and room, then the features.
     Features {
         /// CSV with a `path` column (relative to the CSV).
         #[arg(long)]
@@ -196,6 +197,10 @@ pub enum EvalCommand {
         /// Seed choosing the noise file and segment.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Also write this many "kiosk room" versions of each recording (gain, band-limited
+        /// microphone, reverberation; drawn from --seed), one row each.
+        #[arg(long, default_value_t = 0)]
+        rooms: u32,
         /// Output CSV.
         #[arg(long)]
         out: PathBuf,

@@ -105,8 +105,12 @@ def main():
         meta_n, _, x_n = T.features(
             args.attune, labels_csv, Path(tmp) / "n.csv", noise_dir=data / "noise"
         )
-    meta = meta_c + meta_n
-    x = np.vstack([x_c, x_n])
+        meta_r, _, x_r = T.features(
+            args.attune, labels_csv, Path(tmp) / "r.csv", seed=T.NOISE_SEED, rooms=T.ROOMS
+        )
+    # Trained like the committed model: clean, noisy and room rows.
+    meta = meta_c + meta_n + meta_r
+    x = np.vstack([x_c, x_n, x_r])
     y = T.labels_of(meta)
     speakers, logits = out_of_fold_logits(meta_c, x_c, meta, x, y, T.used(names))
     labels = T.labels_of(meta_c)

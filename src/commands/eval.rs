@@ -8,6 +8,7 @@ use attune::cli::EvalCommand;
 use attune::config::default_models_dir;
 use attune::conversation::StressLevel;
 use attune::stress::acoustic::mix::NoiseBank;
+use attune::stress::acoustic::room::Room;
 use attune::stress::acoustic::{FEATURE_NAMES, extract};
 use attune::stress::labels::{Table, score};
 use attune::stress::{StressClassifier, StressConfig, TractArousal};
@@ -37,8 +38,9 @@ pub(super) fn eval(command: EvalCommand) -> anyhow::Result<ExitCode> {
             noise_dir,
             snr_db,
             seed,
+            rooms,
             out,
-        } => dump_features(&labels, noise_dir.as_deref(), &snr_db, seed, &out),
+        } => dump_features(&labels, noise_dir.as_deref(), &snr_db, seed, rooms, &out),
     }
 }
 
@@ -259,6 +261,7 @@ fn dump_features(
     noise_dir: Option<&Path>,
     snrs: &str,
     seed: u64,
+    rooms: u32,
     out: &Path,
 ) -> anyhow::Result<ExitCode> {
     let table = Table::read(labels)?;
@@ -284,14 +287,16 @@ fn dump_features(
         csv::Writer::from_path(out).with_context(|| format!("creating {}", out.display()))?;
     let mut cols = table.header.clone();
     cols.push("snr_db".into());
+    cols.push("room".into());
     cols.extend(FEATURE_NAMES.iter().map(|s| s.to_string()));
     w.write_record(&cols)?;
     for (i, row) in table.rows.iter().enumerate() {
         let path = table.audio_path(row);
         let pcm = read_wav_mono(&path)?;
-        let mut versions: Vec<(String, Vec<f32>)> = Vec::new();
+        let mut versions: Vec<(String, String, Vec<f32>)> = Vec::new();
+        let none = || "none".to_string();
         match bank.as_mut() {
-            None => versions.push(("inf".into(), pcm.samples.clone())),
+            None => versions.push(("inf".into(), none(), pcm.samples.clone())),
             Some(b) => {
                 for (k, &snr) in snrs.iter().enumerate() {
                     if let Some((mixed, _)) = b.mix(
@@ -300,16 +305,22 @@ fn dump_features(
                         snr,
                         (seed, i as u64, k as u64),
                     )? {
-                        versions.push((snr.to_string(), mixed));
+                        versions.push((snr.to_string(), none(), mixed));
                     }
                 }
             }
         }
-        for (snr, samples) in versions {
+        for k in 0..u64::from(rooms) {
+            // Variants 1000+ keep the rooms' draws apart from the noise segments'.
+            let room = Room::draw((seed, i as u64, 1000 + k));
+            let heard = room.apply(&pcm.samples, pcm.sample_rate);
+            versions.push(("inf".into(), room.label(), heard));
+        }
+        for (snr, room, samples) in versions {
             let f = extract(&samples, pcm.sample_rate)
                 .with_context(|| format!("features of {}", path.display()))?;
             let values = f.as_slice().iter().map(|v| v.to_string());
-            let record = row.iter().cloned().chain([snr]).chain(values);
+            let record = row.iter().cloned().chain([snr, room]).chain(values);
             w.write_record(record)?;
         }
     }

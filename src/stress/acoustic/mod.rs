@@ -18,6 +18,7 @@ pub mod frames;
 pub mod functionals;
 pub mod mix;
 pub mod pitch;
+pub mod room;
 pub mod spectral;
 pub mod voice_quality;
 
