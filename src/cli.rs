@@ -201,6 +201,10 @@ pub enum EvalCommand {
         /// microphone, reverberation; drawn from --seed), one row each.
         #[arg(long, default_value_t = 0)]
         rooms: u32,
+        /// Also write whisper's encoder output, mean-pooled (columns enc_0, enc_1, ...),
+        /// computed with the encoder of this whisper.cpp model file.
+        #[arg(long)]
+        encoder: Option<PathBuf>,
         /// Output CSV.
         #[arg(long)]
         out: PathBuf,

@@ -372,6 +372,7 @@ impl Config {
             ("vad.model", &self.vad.model),
             ("stt.model", &self.stt.model),
             ("stress.model", &self.stress.model),
+            ("stress.encoder", &self.stress.encoder),
             ("tts.voice", &self.tts.voice),
         ];
         for (key, name) in models {

@@ -74,11 +74,11 @@ fn the_kiosks_own_calm_voice_is_not_a_false_alarm() {
 
 /// Calm read English from non-native speakers (children and adults) the model never heard
 /// (one speaker in three, every clip of theirs): every clip is counted once, per speaker too,
-/// and at most 2% are called distressed. The goal is none (issue 13): today the voice model
-/// hears many children's voices as raised, so this bound guards against getting worse.
+/// none is called distressed and at most 3% tense (model 0.4.0: 0 distressed and 1 tense of
+/// all 300 clips; 0.2.0, without whisper's encoder, called 10 tense and 1 distressed).
 #[test]
-fn calm_read_english_is_rarely_called_distressed() {
-    let Some(data) = test_data("calm_read_english_is_rarely_called_distressed") else {
+fn calm_read_english_is_never_called_distressed() {
+    let Some(data) = test_data("calm_read_english_is_never_called_distressed") else {
         return;
     };
     model("ggml-tiny.en-q8_0.bin");
@@ -115,21 +115,29 @@ fn calm_read_english_is_rarely_called_distressed() {
         .map(|s| count(s, "n"))
         .sum();
     assert_eq!(per_speaker, n, "{v}");
+    assert_eq!(
+        count(fused, "distressed"),
+        0,
+        "calm speech called distressed: {v}"
+    );
     assert!(
-        count(fused, "distressed") * 50 <= n,
-        "more than 2% distressed: {v}"
+        count(fused, "tense") * 100 <= 3 * n,
+        "more than 3% tense: {v}"
     );
     eprintln!("calm read English: {fused}");
 }
 
-/// The voice model on EmoDB (the corpus it was trained on, so this is a check of bias, not of
-/// accuracy): women and men are scored alike, within 0.03 ROC-AUC.
+/// The voice model on EmoDB scores women and men alike, within 0.03 ROC-AUC. EmoDB is the
+/// corpus it was trained on and scores 1.0 there when clean, so it is heard here with other
+/// noise at 0 dB SNR, where it is not perfect; the held-out figures per sex are in the model's
+/// card (next test).
 #[test]
 fn the_voice_model_scores_women_and_men_alike_on_emodb() {
     let Some(data) = test_data("the_voice_model_scores_women_and_men_alike_on_emodb") else {
         return;
     };
     let labels = data.join("emodb/labels.csv");
+    let noise = data.join("noise");
     let out = attune(&[
         "eval",
         "stress",
@@ -137,6 +145,10 @@ fn the_voice_model_scores_women_and_men_alike_on_emodb() {
         labels.to_str().expect("utf8"),
         "--by",
         "sex",
+        "--noise-dir",
+        noise.to_str().expect("utf8"),
+        "--snr-db",
+        "0",
     ]);
     assert!(
         out.status.success(),
@@ -157,4 +169,24 @@ fn the_voice_model_scores_women_and_men_alike_on_emodb() {
         auc("male")
     );
     assert!(gap <= 0.03, "per-sex AUC gap {gap:.3}: {v}");
+}
+
+/// The model card's leave-one-speaker-out figures (each speaker scored by a model trained
+/// without them; `models/training/check.sh` proves the card is what the training gives): the
+/// per-sex ROC-AUC gap is within 0.03 on clean speech, in noise and in unseen rooms.
+#[test]
+fn held_out_speakers_are_scored_alike_for_both_sexes() {
+    let card = support::repo_file("models/stress-arousal.json");
+    let card: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&card).expect("card")).expect("JSON");
+    let lr = &card["evaluation"]["lr"];
+    for set in ["clean", "snr10", "rooms"] {
+        let auc = |sex: &str| {
+            lr[set][sex]["auc"]
+                .as_f64()
+                .unwrap_or_else(|| panic!("no {set} AUC for {sex} in the card"))
+        };
+        let gap = (auc("female") - auc("male")).abs();
+        assert!(gap <= 0.03, "{set}: per-sex AUC gap {gap:.3}");
+    }
 }

@@ -39,7 +39,10 @@ fi
 
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
-"$venv/bin/python" models/training/train_stress.py --attune "$bin" --data "$data" --out "$out"
+encoder=models/ggml-tiny.en-q8_0.bin
+[ -f "$encoder" ] || { echo "train: $encoder is missing (fix: attune models fetch)" >&2; exit 1; }
+"$venv/bin/python" models/training/train_stress.py --attune "$bin" --encoder "$encoder" \
+  --data "$data" --out "$out"
 if cmp -s models/stress-arousal.onnx "$out/stress-arousal.onnx" &&
    cmp -s models/stress-arousal.json "$out/stress-arousal.json"; then
   echo "train: models/stress-arousal.onnx and .json rebuilt byte for byte"

@@ -97,16 +97,17 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--attune", required=True)
     ap.add_argument("--data", required=True)
+    ap.add_argument("--encoder", required=True)
     args = ap.parse_args()
     data = Path(args.data)
     labels_csv = data / "emodb" / "labels.csv"
     with tempfile.TemporaryDirectory() as tmp:
-        meta_c, names, x_c = T.features(args.attune, labels_csv, Path(tmp) / "c.csv")
+        meta_c, names, x_c = T.features(args.attune, args.encoder, labels_csv, Path(tmp) / "c.csv")
         meta_n, _, x_n = T.features(
-            args.attune, labels_csv, Path(tmp) / "n.csv", noise_dir=data / "noise"
+            args.attune, args.encoder, labels_csv, Path(tmp) / "n.csv", noise_dir=data / "noise"
         )
         meta_r, _, x_r = T.features(
-            args.attune, labels_csv, Path(tmp) / "r.csv", seed=T.NOISE_SEED, rooms=T.ROOMS
+            args.attune, args.encoder, labels_csv, Path(tmp) / "r.csv", seed=T.NOISE_SEED, rooms=T.ROOMS
         )
     # Trained like the committed model: clean, noisy and room rows.
     meta = meta_c + meta_n + meta_r

@@ -113,7 +113,7 @@ pub fn components(
     let prompt = recogniser_prompt(config, &knowledge);
     let stt = WhisperStt::load(&config.model_path(&config.stt.model), &config.stt, prompt)?;
     let vad = SileroVad::load(&config.model_path(&config.vad.model))?;
-    let stress = TractArousal::load(&config.model_path(&config.stress.model))?;
+    let stress = arousal(config)?;
     let tts = tts(config, &knowledge)?;
     let alerts: Box<dyn AlertPublisher> = Box::new(publisher);
     Ok(Components {
@@ -276,4 +276,13 @@ fn vocabulary_prompt(kb: &KnowledgeBase) -> String {
         out.push('.');
     }
     out
+}
+
+/// The acoustic arousal classifier of `config`, with whisper's encoder from `stress.encoder`
+/// when the model was trained with it.
+pub fn arousal(config: &Config) -> Result<TractArousal, crate::stress::StressError> {
+    TractArousal::load(
+        &config.model_path(&config.stress.model),
+        &config.model_path(&config.stress.encoder),
+    )
 }

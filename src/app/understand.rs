@@ -3,7 +3,9 @@
 //! Transcription may start early, 96 ms into a pause: if the pause turns out to be the end
 //! of the turn the audio is the same, so the early transcript is used and most of the
 //! recogniser's time hides inside the hangover. If the customer speaks again instead, the
-//! early transcription is stopped part-way, so the turn's own is not kept waiting.
+//! early transcription is stopped part-way, so the turn's own is not kept waiting. The voice's
+//! arousal is read early too, when the offer is still current after the transcript (it runs
+//! whisper's encoder: tens of milliseconds that would otherwise follow the recogniser's).
 
 use super::activity::TurnGuard;
 use super::messages::{BrainMsg, Understood, Utterance};
@@ -21,11 +23,13 @@ pub(super) struct Understander {
     to_brain: SyncSender<BrainMsg>,
 }
 
-/// An early transcript, kept until the turn ends.
+/// An early transcript and voice reading, kept until the turn ends.
 struct Early {
     audio: Vec<f32>,
     text: String,
     took: Duration,
+    /// The voice's reading and its time, when it was taken before the offer went stale.
+    acoustic: Option<(Option<f32>, Duration)>,
 }
 
 impl Understander {
@@ -82,21 +86,39 @@ impl Understander {
     /// The early transcript, or nothing when the customer spoke again before it was done.
     fn transcribe_early(&mut self, audio: Vec<f32>, offer: u64) -> Option<Early> {
         let t0 = Instant::now();
-        match self
-            .stt
-            .transcribe_unless_stale(&audio, self.offers.stale_check(offer))
-        {
-            Ok(t) => Some(Early {
-                audio,
-                text: t.text,
-                took: t0.elapsed(),
-            }),
+        let stale = self.offers.stale_check(offer);
+        match self.stt.transcribe_unless_stale(&audio, stale.clone()) {
+            Ok(t) => {
+                let took = t0.elapsed();
+                let acoustic = (!stale.is_stale()).then(|| {
+                    let t1 = Instant::now();
+                    (self.arousal(&audio), t1.elapsed())
+                });
+                Some(Early {
+                    audio,
+                    text: t.text,
+                    took,
+                    acoustic,
+                })
+            }
             Err(SttError::Cancelled) => {
                 tracing::debug!(after = ?t0.elapsed(), "early transcription stopped: the customer went on");
                 None
             }
             Err(e) => {
                 tracing::error!("speech-to-text failed: {e}");
+                None
+            }
+        }
+    }
+
+    /// The voice's arousal; safety words must still work when the voice model fails, so a
+    /// failure is logged and the turn goes on without it.
+    fn arousal(&mut self, audio: &[f32]) -> Option<f32> {
+        match self.stress.arousal(audio) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                tracing::warn!("acoustic stress unavailable for this turn: {e}");
                 None
             }
         }
@@ -120,24 +142,19 @@ impl Understander {
         ended_at: Instant,
     ) -> BrainMsg {
         let stt_early = early.is_some();
-        let (text, took) = match early {
-            Some(e) => (e.text, e.took),
+        let (text, took, early_acoustic) = match early {
+            Some(e) => (e.text, e.took, e.acoustic),
             None => {
                 let t0 = Instant::now();
                 let text = self.transcribe(audio);
-                (text, t0.elapsed())
+                (text, t0.elapsed(), None)
             }
         };
         let stt_wait_ms = ended_at.elapsed().as_millis();
-        let t1 = Instant::now();
-        // Safety words must still work when the voice model fails: stress is optional.
-        let acoustic = match self.stress.arousal(audio) {
-            Ok(p) => Some(p),
-            Err(e) => {
-                tracing::warn!("acoustic stress unavailable for this turn: {e}");
-                None
-            }
-        };
+        let (acoustic, stress_took) = early_acoustic.unwrap_or_else(|| {
+            let t1 = Instant::now();
+            (self.arousal(audio), t1.elapsed())
+        });
         BrainMsg::Understood(Box::new(Understood {
             text,
             acoustic,
@@ -145,7 +162,7 @@ impl Understander {
             stt_ms: took.as_millis(),
             stt_wait_ms,
             stt_early,
-            stress_ms: t1.elapsed().as_millis(),
+            stress_ms: stress_took.as_millis(),
             ended_at,
             guard,
         }))

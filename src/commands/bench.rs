@@ -9,7 +9,7 @@ use attune::app::build;
 use attune::audio::{FRAME_SAMPLES, SAMPLE_RATE};
 use attune::config::Config;
 use attune::conversation::{AlertRequest, Pace, Reason, StaffHints, StressLevel, Trend};
-use attune::stress::{StressClassifier, TractArousal};
+use attune::stress::StressClassifier;
 use attune::stt::{SpeechToText, WhisperStt};
 use attune::tts::{TextToSpeech, split_sentences};
 use attune::vad::{SileroVad, VoiceDetector, gated_probability};
@@ -159,7 +159,7 @@ fn bench_stt(cfg: &Config, clips: &[Vec<f32>]) -> anyhow::Result<(serde_json::Va
 }
 
 fn bench_stress(cfg: &Config, clips: &[Vec<f32>]) -> anyhow::Result<serde_json::Value> {
-    let mut model = TractArousal::load(&cfg.model_path(&cfg.stress.model))?;
+    let mut model = build::arousal(cfg)?;
     let t = Instant::now();
     for c in clips {
         model.arousal(c).ok();

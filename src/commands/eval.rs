@@ -3,15 +3,15 @@
 use anyhow::{Context, anyhow, bail};
 use attune::assessment::{Assessment, Assessor};
 use attune::audio::SAMPLE_RATE;
-use attune::audio::read_wav_mono;
+use attune::audio::{read_wav_mono, resample};
 use attune::cli::EvalCommand;
-use attune::config::default_models_dir;
 use attune::conversation::StressLevel;
 use attune::stress::acoustic::mix::NoiseBank;
 use attune::stress::acoustic::room::Room;
 use attune::stress::acoustic::{FEATURE_NAMES, extract};
 use attune::stress::labels::{Table, score};
-use attune::stress::{StressClassifier, StressConfig, TractArousal};
+use attune::stress::whisper_encoder::WhisperEncoder;
+use attune::stress::{StressClassifier, TractArousal};
 use attune::stt::{SpeechToText, WhisperStt};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -39,23 +39,20 @@ pub(super) fn eval(command: EvalCommand) -> anyhow::Result<ExitCode> {
             snr_db,
             seed,
             rooms,
+            encoder,
             out,
-        } => dump_features(&labels, noise_dir.as_deref(), &snr_db, seed, rooms, &out),
+        } => dump_features(
+            &labels,
+            &Augment {
+                noise_dir: noise_dir.as_deref(),
+                snrs: &snr_db,
+                seed,
+                rooms,
+            },
+            encoder.as_deref(),
+            &out,
+        ),
     }
-}
-
-fn stress_model(config: Option<&Path>) -> anyhow::Result<(StressConfig, PathBuf)> {
-    Ok(match config {
-        Some(p) => {
-            let c = super::setup::load_config(p)?;
-            (c.stress.clone(), c.model_path(&c.stress.model))
-        }
-        None => {
-            let s = StressConfig::default();
-            let path = default_models_dir().join(&s.model);
-            (s, path)
-        }
-    })
 }
 
 fn eval_stress(
@@ -90,8 +87,7 @@ fn eval_stress(
             config,
         );
     }
-    let (_, model_path) = stress_model(config)?;
-    let model = TractArousal::load(&model_path)?;
+    let mut model = attune::app::build::arousal(&super::setup::config_or_example(config)?)?;
     let mut bank = noise_dir.map(NoiseBank::load).transpose()?;
     let mut all = Vec::new();
     let mut groups: BTreeMap<String, Vec<(f32, bool)>> = BTreeMap::new();
@@ -104,9 +100,10 @@ fn eval_stress(
         {
             samples = mixed;
         }
-        let features = extract(&samples, pcm.sample_rate)
-            .with_context(|| format!("features of {}", path.display()))?;
-        let p = model.predict(features.as_slice())?;
+        let at_16k = resample(&samples, pcm.sample_rate, SAMPLE_RATE)?;
+        let p = model
+            .arousal(&at_16k)
+            .with_context(|| format!("arousal of {}", path.display()))?;
         all.push((p, is_high));
         if let Some(c) = by_col {
             groups.entry(row[c].clone()).or_default().push((p, is_high));
@@ -242,7 +239,7 @@ impl TurnJudge {
         let prompt = attune::app::build::recogniser_prompt(&cfg, &kb);
         Ok(Self {
             stt: WhisperStt::load(&cfg.model_path(&cfg.stt.model), &cfg.stt, prompt)?,
-            model: TractArousal::load(&cfg.model_path(&cfg.stress.model))?,
+            model: attune::app::build::arousal(&cfg)?,
             assessor: Assessor::new(&cfg.stress.phrases, cfg.stress.clone(), kb),
         })
     }
@@ -256,15 +253,28 @@ impl TurnJudge {
     }
 }
 
-fn dump_features(
-    labels: &Path,
-    noise_dir: Option<&Path>,
-    snrs: &str,
+/// The versions of each recording `eval features` writes besides the clean one.
+struct Augment<'a> {
+    noise_dir: Option<&'a Path>,
+    snrs: &'a str,
     seed: u64,
     rooms: u32,
+}
+
+fn dump_features(
+    labels: &Path,
+    augment: &Augment,
+    encoder: Option<&Path>,
     out: &Path,
 ) -> anyhow::Result<ExitCode> {
+    let Augment {
+        noise_dir,
+        snrs,
+        seed,
+        rooms,
+    } = *augment;
     let table = Table::read(labels)?;
+    let encoder = encoder.map(WhisperEncoder::load).transpose()?;
     let snrs: Vec<f32> = snrs
         .split(',')
         .map(|s| {
@@ -289,6 +299,8 @@ fn dump_features(
     cols.push("snr_db".into());
     cols.push("room".into());
     cols.extend(FEATURE_NAMES.iter().map(|s| s.to_string()));
+    let width = encoder.as_ref().map_or(0, WhisperEncoder::width);
+    cols.extend((0..width).map(|i| format!("enc_{i}")));
     w.write_record(&cols)?;
     for (i, row) in table.rows.iter().enumerate() {
         let path = table.audio_path(row);
@@ -319,7 +331,15 @@ fn dump_features(
         for (snr, room, samples) in versions {
             let f = extract(&samples, pcm.sample_rate)
                 .with_context(|| format!("features of {}", path.display()))?;
-            let values = f.as_slice().iter().map(|v| v.to_string());
+            let mut values = f.as_slice().to_vec();
+            if let Some(e) = &encoder {
+                let at_16k = resample(&samples, pcm.sample_rate, SAMPLE_RATE)?;
+                values.extend(
+                    e.embed(&at_16k)
+                        .with_context(|| format!("encoder output of {}", path.display()))?,
+                );
+            }
+            let values = values.iter().map(|v| v.to_string());
             let record = row.iter().cloned().chain([snr, room]).chain(values);
             w.write_record(record)?;
         }

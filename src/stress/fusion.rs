@@ -18,6 +18,9 @@ use serde::{Deserialize, Serialize};
 pub struct StressConfig {
     /// Acoustic arousal classifier (ONNX), relative to the model directory.
     pub model: String,
+    /// The whisper.cpp model whose encoder gives the classifier its voice embedding: the one
+    /// it was trained with (its card names it), whatever `[stt]` recognises with.
+    pub encoder: String,
     /// Weight of the voice's arousal.
     pub acoustic_weight: f32,
     /// Weight of the words (sentiment, frustration lexicon).
@@ -38,6 +41,7 @@ impl Default for StressConfig {
     fn default() -> Self {
         Self {
             model: "stress-arousal.onnx".into(),
+            encoder: "ggml-tiny.en-q8_0.bin".into(),
             acoustic_weight: 0.4,
             text_weight: 0.45,
             dialogue_weight: 0.25,

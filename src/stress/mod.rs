@@ -6,6 +6,7 @@ pub mod cues;
 mod fusion;
 pub mod labels;
 mod tract_onnx;
+pub mod whisper_encoder;
 
 pub use cues::{CuePhrases, DialogueCues, TextCues};
 pub use fusion::{StressConfig, StressInputs, fuse};
