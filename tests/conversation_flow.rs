@@ -36,6 +36,8 @@ struct Outcome {
     recorded_s: f64,
     heard_s: Vec<f32>,
     status: Vec<StatusUpdate>,
+    /// Utterances the voice model was asked about.
+    stress_calls: usize,
 }
 
 fn converse(turns: &[(f32, f32)], script: &[&str], arousal: f32, fast: bool) -> Outcome {
@@ -54,6 +56,8 @@ fn converse(turns: &[(f32, f32)], script: &[&str], arousal: f32, fast: bool) -> 
     let spoken = tts.spoken.clone();
     let stt = ScriptedStt::new(script);
     let heard = stt.heard_seconds.clone();
+    let stress = CountingStress::new(arousal);
+    let stress_calls = stress.calls.clone();
     let components = Components {
         clock: clock.clone(),
         input: Box::new(WavInput::open(&input_path, !fast, clock.clone()).expect("input")),
@@ -61,7 +65,7 @@ fn converse(turns: &[(f32, f32)], script: &[&str], arousal: f32, fast: bool) -> 
         output: Box::new(WavOutput::create(&output_path, clock).expect("output")),
         vad: Box::new(EnergyDetector::new(-40.0)),
         stt: Box::new(stt),
-        stress: Box::new(FixedStress(arousal)),
+        stress: Box::new(stress),
         tts: Box::new(tts),
         alerts: Box::new(publisher),
         acks: ack_rx,
@@ -77,6 +81,7 @@ fn converse(turns: &[(f32, f32)], script: &[&str], arousal: f32, fast: bool) -> 
         recorded_s: recorded.samples.len() as f64 / f64::from(recorded.sample_rate),
         heard_s: heard.lock().expect("lock").clone(),
         status: status.lock().expect("lock").clone(),
+        stress_calls: stress_calls.load(std::sync::atomic::Ordering::SeqCst),
     }
 }
 
@@ -202,6 +207,8 @@ fn real_time_feeding_reaches_the_same_decisions() {
         panic!("one turn's latency: {:?}", o.report.latencies)
     };
     assert!(l.stt_early, "{l:?}");
+    // The voice was read with the early transcript, once, not again after the hangover.
+    assert_eq!(o.stress_calls, 1, "{l:?}");
     assert_eq!(l.hangover_ms, 416, "13 frames of 32 ms");
     assert!(l.voice_to_voice_ms >= l.hangover_ms, "{l:?}");
     assert!(

@@ -52,6 +52,31 @@ impl StressClassifier for FixedStress {
     }
 }
 
+/// Gives the same arousal for every utterance and counts how often it was asked.
+pub struct CountingStress {
+    /// The arousal given.
+    pub p: f32,
+    /// Utterances classified so far.
+    pub calls: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl CountingStress {
+    /// Always `p`, starting from no calls.
+    pub fn new(p: f32) -> Self {
+        Self {
+            p,
+            calls: Arc::default(),
+        }
+    }
+}
+
+impl StressClassifier for CountingStress {
+    fn arousal(&mut self, _audio: &[f32]) -> Result<f32, StressError> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(self.p)
+    }
+}
+
 /// Seconds of tone per character at normal pace.
 pub const TONE_S_PER_CHAR: f64 = 0.025;
 
