@@ -72,3 +72,24 @@ fn the_stress_model_names_a_missing_recogniser_model() {
         "{err}"
     );
 }
+
+/// A long utterance costs no more than its last ten seconds: those are what is heard.
+#[test]
+fn a_long_utterance_is_heard_by_its_last_ten_seconds() {
+    let q8 = WhisperEncoder::load(&model("ggml-tiny.en-q8_0.bin")).expect("q8_0");
+    assert_eq!(q8.max_samples(), 10 * SAMPLE_RATE as usize);
+    let mut long = Vec::new();
+    for name in [
+        "02-train-cancelled.wav",
+        "04-distressed.wav",
+        "03-frustrated.wav",
+    ] {
+        long.extend(fixture(name));
+    }
+    assert!(long.len() > q8.max_samples(), "{} samples", long.len());
+    let tail = long[long.len() - q8.max_samples()..].to_vec();
+    assert_eq!(
+        q8.embed(&long).expect("long"),
+        q8.embed(&tail).expect("tail")
+    );
+}

@@ -21,6 +21,11 @@ use ndarray::{Array1, Array2, Axis};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
+/// The encoder hears at most the last this many seconds of an utterance: attention grows with
+/// the square of the length, and a customer's latest words say most about how they feel now
+/// (the model was trained on 2 s utterances).
+pub const MAX_SECONDS: usize = 10;
+
 /// Why the encoder could not be loaded or run; load errors name the model file.
 #[derive(Debug, Error)]
 pub enum EncoderError {
@@ -75,14 +80,16 @@ impl WhisperEncoder {
         self.positions.ncols()
     }
 
-    /// Longest input used, in 16 kHz samples (30 s); later samples are ignored.
+    /// Longest input used, in 16 kHz samples: [`MAX_SECONDS`], or less if the model's
+    /// positional embedding is shorter. Earlier samples of a longer utterance are ignored.
     pub fn max_samples(&self) -> usize {
-        self.positions.nrows() * 2 * mel::HOP
+        (self.positions.nrows() * 2 * mel::HOP).min(MAX_SECONDS * 16_000)
     }
 
-    /// The encoder output for 16 kHz mono `samples`, mean-pooled over positions.
+    /// The encoder output for 16 kHz mono `samples` (their last [`Self::max_samples`]),
+    /// mean-pooled over positions.
     pub fn embed(&self, samples: &[f32]) -> Result<Vec<f32>, EncoderError> {
-        let samples = &samples[..samples.len().min(self.max_samples())];
+        let samples = &samples[samples.len().saturating_sub(self.max_samples())..];
         let (mel, frames) = self.mel.compute(samples);
         if frames < 2 {
             return Err(EncoderError::TooShort {
