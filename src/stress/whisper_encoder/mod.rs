@@ -2,8 +2,8 @@
 //! encoder (two convolutions and the transformer layers) run on one utterance, the output
 //! mean-pooled over its positions. Whisper learned its encoder on 680,000 hours of speech from
 //! many voices, rooms and microphones; measured on English acted speech never seen, a logistic
-//! regression trained on EmoDB reaches ROC-AUC 0.967 with it against 0.934 with the 51
-//! hand-made features (issue 13).
+//! regression trained on EmoDB reaches ROC-AUC 0.967 with it against 0.934 with the hand-made
+//! features, loudness left out (issue 13).
 //!
 //! whisper.cpp has no public getter for its encoder output, so the encoder is computed here a
 //! second time from a whisper.cpp model file (by default the recogniser's), in pure Rust, on
