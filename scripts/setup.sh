@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(cmake clang libclang-dev libasound2-dev libsonic-dev pkg-config
-          espeak-ng-data mosquitto mosquitto-clients sox python3-pip python3-venv systemd openssl)
+          espeak-ng-data mosquitto mosquitto-clients sox python3-pip python3-venv systemd openssl
+          # the sound-device test's clocked virtual devices (tests/sound_devices.rs)
+          pulseaudio pulseaudio-utils libasound2-plugins)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -31,10 +31,7 @@ pub fn list_devices() -> Result<Vec<DeviceInfo>, AudioError> {
         let name = dev.name().unwrap_or_else(|_| "<unnamed>".into());
         let formats = dev
             .supported_input_configs()
-            .map(|cs| {
-                cs.map(|c| describe(c.min_sample_rate().0, c.max_sample_rate().0, c.channels()))
-                    .collect()
-            })
+            .map(|cs| summarise(cs.map(Format::from)))
             .unwrap_or_default();
         let is_default = default_in.as_deref() == Some(name.as_str());
         out.push(DeviceInfo {
@@ -48,10 +45,7 @@ pub fn list_devices() -> Result<Vec<DeviceInfo>, AudioError> {
         let name = dev.name().unwrap_or_else(|_| "<unnamed>".into());
         let formats = dev
             .supported_output_configs()
-            .map(|cs| {
-                cs.map(|c| describe(c.min_sample_rate().0, c.max_sample_rate().0, c.channels()))
-                    .collect()
-            })
+            .map(|cs| summarise(cs.map(Format::from)))
             .unwrap_or_default();
         let is_default = default_out.as_deref() == Some(name.as_str());
         out.push(DeviceInfo {
@@ -64,11 +58,84 @@ pub fn list_devices() -> Result<Vec<DeviceInfo>, AudioError> {
     Ok(out)
 }
 
-fn describe(min: u32, max: u32, channels: u16) -> String {
-    if min == max {
-        format!("{min} Hz x{channels}")
-    } else {
-        format!("{min}-{max} Hz x{channels}")
+/// One supported configuration of a device, as cpal reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Format {
+    min_rate: u32,
+    max_rate: u32,
+    channels: u16,
+    sample: &'static str,
+}
+
+impl From<cpal::SupportedStreamConfigRange> for Format {
+    fn from(c: cpal::SupportedStreamConfigRange) -> Self {
+        let sample = match c.sample_format() {
+            cpal::SampleFormat::F32 => "f32",
+            cpal::SampleFormat::I16 => "i16",
+            cpal::SampleFormat::U16 => "u16",
+            cpal::SampleFormat::I32 => "i32",
+            cpal::SampleFormat::I8 => "i8",
+            cpal::SampleFormat::U8 => "u8",
+            _ => "other",
+        };
+        Self {
+            min_rate: c.min_sample_rate().0,
+            max_rate: c.max_sample_rate().0,
+            channels: c.channels(),
+            sample,
+        }
+    }
+}
+
+/// One line per rate range, with the channel counts and sample formats offered in it: a sound
+/// server or ALSA plugin offers every combination (32 channel counts × several formats), which
+/// listed one per line would bury the device names.
+fn summarise(formats: impl Iterator<Item = Format>) -> Vec<String> {
+    // (rate range, channel counts, sample formats)
+    type Range = ((u32, u32), Vec<u16>, Vec<&'static str>);
+    let mut ranges: Vec<Range> = Vec::new();
+    for f in formats {
+        let key = (f.min_rate, f.max_rate);
+        let i = match ranges.iter().position(|(k, _, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                ranges.push((key, Vec::new(), Vec::new()));
+                ranges.len() - 1
+            }
+        };
+        let (_, channels, samples) = &mut ranges[i];
+        if !channels.contains(&f.channels) {
+            channels.push(f.channels);
+        }
+        if !samples.contains(&f.sample) {
+            samples.push(f.sample);
+        }
+    }
+    ranges
+        .into_iter()
+        .map(|((min, max), mut channels, samples)| {
+            channels.sort_unstable();
+            let rate = if min == max {
+                format!("{min} Hz")
+            } else {
+                format!("{min}-{max} Hz")
+            };
+            format!("{rate} x{} {}", channel_list(&channels), samples.join("/"))
+        })
+        .collect()
+}
+
+/// "1", "1,2" or "1-32" (a contiguous run of three or more).
+fn channel_list(sorted: &[u16]) -> String {
+    match (sorted.first(), sorted.last()) {
+        (Some(a), Some(b)) if sorted.len() >= 3 && usize::from(b - a) + 1 == sorted.len() => {
+            format!("{a}-{b}")
+        }
+        _ => sorted
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
     }
 }
 
@@ -341,5 +408,35 @@ impl CaptureThread {
         device
             .build_input_stream(config, on_data, on_error, None)
             .map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(min_rate: u32, max_rate: u32, channels: u16, sample: &'static str) -> Format {
+        Format {
+            min_rate,
+            max_rate,
+            channels,
+            sample,
+        }
+    }
+
+    #[test]
+    fn a_plugin_offering_everything_is_one_line() {
+        let all = (1..=32).flat_map(|c| ["f32", "i16"].map(|s| f(1, 384_000, c, s)));
+        assert_eq!(summarise(all), vec!["1-384000 Hz x1-32 f32/i16"]);
+    }
+
+    #[test]
+    fn a_usb_card_lists_its_rates_and_channels() {
+        let card = [f(44_100, 48_000, 2, "i16"), f(16_000, 16_000, 1, "i16")];
+        assert_eq!(
+            summarise(card.into_iter()),
+            vec!["44100-48000 Hz x2 i16", "16000 Hz x1 i16"]
+        );
+        assert_eq!(channel_list(&[1, 2]), "1,2");
     }
 }

@@ -1,0 +1,404 @@
+//! Black-box: `attune run --input device:… --output device:…` through the real cpal capture and
+//! rodio playback, on virtual sound devices with a clock.
+//!
+//! This machine kind has no sound card. ALSA's `null`/`file` plugins are not clocked (they run
+//! as fast as they are read), so the devices here are PulseAudio null sinks reached through
+//! ALSA's `pulse` plugin (libasound2-plugins) — the route a Raspberry Pi OS desktop image takes
+//! to its PipeWire server. A customer recording is played into the sink behind the virtual
+//! microphone (`attune_mic`, the sink's monitor); the kiosk's voice is recorded from the sink
+//! behind the virtual speaker (`attune_speaker`) and transcribed back. Staff are a real
+//! mosquitto and a subscriber that acknowledges.
+
+mod mqtt_harness;
+mod support;
+
+use mqtt_harness::{Broker, Msg, Staff, runtime};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::{model, repo_file};
+
+const MIC_SINK: &str = "attune_mic_feed";
+const SPEAKER_SINK: &str = "attune_speaker_sink";
+const STATUS: &str = "attune/central-station/kiosk-1/status";
+
+/// A PulseAudio server of its own (own socket, own HOME with an `.asoundrc` naming the
+/// virtual devices), killed on drop.
+struct SoundServer {
+    dir: tempfile::TempDir,
+    server: Child,
+    mic_module: Option<String>,
+}
+
+impl SoundServer {
+    /// A server with the virtual speaker and, when `microphone`, the virtual microphone.
+    fn start(microphone: bool) -> SoundServer {
+        let pulseaudio = Path::new("/usr/bin/pulseaudio");
+        assert!(
+            pulseaudio.is_file() && Path::new("/usr/bin/pactl").is_file(),
+            "PulseAudio is missing: run scripts/setup.sh (apt-get install pulseaudio \
+             pulseaudio-utils libasound2-plugins)"
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let home = dir.path().join("home");
+        let runtime = dir.path().join("run");
+        std::fs::create_dir_all(&home).expect("home");
+        std::fs::create_dir_all(&runtime).expect("runtime dir");
+        let socket = runtime.join("native");
+        std::fs::write(
+            dir.path().join("server.pa"),
+            format!(
+                "load-module module-native-protocol-unix auth-anonymous=1 socket={}\n\
+                 load-module module-cli-protocol-unix socket={}\n\
+                 load-module module-null-sink sink_name={SPEAKER_SINK} rate=48000 channels=2\n",
+                socket.display(),
+                runtime.join("cli").display()
+            ),
+        )
+        .expect("server.pa");
+        std::fs::write(
+            home.join(".asoundrc"),
+            format!(
+                "pcm.attune_mic {{\n  type pulse\n  device \"{MIC_SINK}.monitor\"\n  \
+                 hint {{ show on description \"attune test microphone\" }}\n}}\n\
+                 pcm.attune_speaker {{\n  type pulse\n  device \"{SPEAKER_SINK}\"\n  \
+                 hint {{ show on description \"attune test speaker\" }}\n}}\n"
+            ),
+        )
+        .expect(".asoundrc");
+        let log = std::fs::File::create(dir.path().join("pulseaudio.log")).expect("log");
+        let mut cmd = Command::new(pulseaudio);
+        cmd.args([
+            "-n",
+            "--daemonize=no",
+            "--exit-idle-time=-1",
+            "--use-pid-file=no",
+        ])
+        .arg("-F")
+        .arg(dir.path().join("server.pa"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log));
+        let mut server = SoundServer {
+            server: Self::with_env(&mut cmd, dir.path())
+                .spawn()
+                .expect("pulseaudio"),
+            dir,
+            mic_module: None,
+        };
+        let up = mqtt_harness::wait_for(Duration::from_secs(10), || {
+            server.pactl_ok(&["info"]).is_some()
+        });
+        assert!(up, "PulseAudio did not start: {}", server.log());
+        if microphone {
+            server.plug_microphone();
+        }
+        server
+    }
+
+    fn with_env<'a>(cmd: &'a mut Command, dir: &Path) -> &'a mut Command {
+        cmd.env("HOME", dir.join("home"))
+            .env("XDG_RUNTIME_DIR", dir.join("run"))
+            .env(
+                "PULSE_SERVER",
+                format!("unix:{}", dir.join("run").join("native").display()),
+            )
+    }
+
+    /// A command that sees this server and its ALSA devices.
+    fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = Command::new(program);
+        Self::with_env(&mut cmd, self.dir.path());
+        cmd
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("pulseaudio.log")).unwrap_or_default()
+    }
+
+    fn pactl_ok(&self, args: &[&str]) -> Option<String> {
+        let out = self.command("pactl").args(args).output().ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    fn pactl(&self, args: &[&str]) -> String {
+        self.pactl_ok(args)
+            .unwrap_or_else(|| panic!("pactl {args:?} failed: {}", self.log()))
+    }
+
+    /// The virtual microphone appears (its sink is created).
+    fn plug_microphone(&mut self) {
+        let index = self.pactl(&[
+            "load-module",
+            "module-null-sink",
+            &format!("sink_name={MIC_SINK}"),
+            "rate=48000",
+            "channels=2",
+        ]);
+        self.mic_module = Some(index.trim().to_string());
+    }
+
+    /// The virtual microphone vanishes under the kiosk: its sink is removed and the kiosk's
+    /// capture stream is ended (PulseAudio would otherwise move it to another source).
+    fn unplug_microphone(&mut self, kiosk_pid: u32) {
+        if let Some(m) = self.mic_module.take() {
+            self.pactl(&["unload-module", &m]);
+        }
+        let listing = self.pactl(&["list", "source-outputs"]);
+        let pid = format!("application.process.id = \"{kiosk_pid}\"");
+        for block in listing.split("Source Output #").skip(1) {
+            if block.contains(&pid) {
+                let index = block.split_whitespace().next().unwrap_or_default();
+                self.cli(&format!("kill-source-output {index}"));
+            }
+        }
+    }
+
+    /// Runs a command of PulseAudio's command-line interface (pactl has no "kill"; pacmd
+    /// needs a PID file).
+    fn cli(&self, command: &str) {
+        use std::io::{Read, Write};
+        let path = self.dir.path().join("run").join("cli");
+        let mut s = std::os::unix::net::UnixStream::connect(&path).expect("PulseAudio CLI socket");
+        s.write_all(format!("{command}\n").as_bytes())
+            .and_then(|()| s.shutdown(std::net::Shutdown::Write))
+            .expect("CLI command");
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        assert!(
+            !answer.contains("ailed") && !answer.contains("You need"),
+            "{command}: {answer}"
+        );
+    }
+
+    /// Plays a recording into the virtual microphone, in real time; returns when it is done.
+    fn say_into_microphone(&self, wav: &Path) {
+        let status = self
+            .command("paplay")
+            .arg(format!("--device={MIC_SINK}"))
+            .arg(wav)
+            .status()
+            .expect("paplay");
+        assert!(status.success(), "paplay {}", wav.display());
+    }
+
+    /// Records the virtual speaker to a 16 kHz mono WAV until the child is stopped.
+    fn record_speaker(&self, wav: &Path) -> Child {
+        self.command("parecord")
+            .arg(format!("--device={SPEAKER_SINK}.monitor"))
+            .args(["--file-format=wav", "--rate=16000", "--channels=1"])
+            .arg(wav)
+            .spawn()
+            .expect("parecord")
+    }
+}
+
+impl Drop for SoundServer {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+fn terminate(child: &mut Child) {
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let _ = child.wait();
+}
+
+/// The example configuration with a temporary state directory and the test's broker.
+fn kiosk_config(dir: &Path, broker_url: &str) -> PathBuf {
+    let config = std::fs::read_to_string(repo_file("systemd/attune.toml"))
+        .expect("example")
+        .replace(
+            "state_dir = \"/var/lib/attune\"",
+            &format!("state_dir = \"{}\"", dir.join("state").display()),
+        )
+        .replace("url = \"embedded\"", &format!("url = \"{broker_url}\""));
+    let path = dir.join("attune.toml");
+    std::fs::write(&path, config).expect("config");
+    std::fs::copy(
+        repo_file("systemd/knowledge.toml"),
+        dir.join("knowledge.toml"),
+    )
+    .expect("knowledge base");
+    path
+}
+
+/// The kiosk on the virtual devices; its log goes to `kiosk.log` in `dir`.
+fn start_kiosk(sound: &SoundServer, dir: &Path, config: &Path) -> Child {
+    let log = std::fs::File::create(dir.join("kiosk.log")).expect("kiosk log");
+    sound
+        .command(env!("CARGO_BIN_EXE_attune"))
+        .args(["-v", "run", "--config"])
+        .arg(config)
+        .args([
+            "--input",
+            "device:attune_mic",
+            "--output",
+            "device:attune_speaker",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("attune run")
+}
+
+fn audio_state(staff: &Staff) -> String {
+    staff
+        .last_on(STATUS)
+        .map(|m| m.json()["audio"].as_str().unwrap_or_default().to_string())
+        .unwrap_or_default()
+}
+
+fn wait_for_audio_state(staff: &mut Staff, want: impl Fn(&str) -> bool, what: &str, log: &Path) {
+    let ok = staff.wait_until(Duration::from_secs(30), |seen: &[Msg]| {
+        seen.iter()
+            .rev()
+            .find(|m| m.topic == STATUS)
+            .is_some_and(|m| want(m.json()["audio"].as_str().unwrap_or_default()))
+    });
+    assert!(
+        ok,
+        "status topic never said {what} (last: {:?})\n{}",
+        audio_state(staff),
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
+}
+
+/// What the kiosk said, recognised by `attune transcribe` from the virtual speaker's recording.
+fn transcribe(sound: &SoundServer, wav: &Path) -> String {
+    let out = sound
+        .command(env!("CARGO_BIN_EXE_attune"))
+        .arg("transcribe")
+        .arg(wav)
+        .output()
+        .expect("attune transcribe");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_lowercase()
+}
+
+#[test]
+fn a_customer_is_heard_and_answered_through_sound_devices_and_the_microphone_comes_back() {
+    model("ggml-tiny.en-q8_0.bin");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rt = runtime();
+    let broker = Broker::start(false);
+    let mut staff = Staff::connect(rt.handle(), broker.port, "staff", &["attune/#"], true);
+    let mut sound = SoundServer::start(true);
+    let config = kiosk_config(dir.path(), &broker.url());
+    let log = dir.path().join("kiosk.log");
+
+    let listed = sound
+        .command(env!("CARGO_BIN_EXE_attune"))
+        .arg("list-devices")
+        .output()
+        .expect("list-devices");
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.contains("attune_mic") && listed.contains("attune_speaker"),
+        "list-devices shows the virtual devices:\n{listed}"
+    );
+
+    let speaker_wav = dir.path().join("speaker.wav");
+    let mut recorder = sound.record_speaker(&speaker_wav);
+    let mut kiosk = start_kiosk(&sound, dir.path(), &config);
+    wait_for_audio_state(&mut staff, |a| a == "device:attune_mic", "listening", &log);
+
+    // Customer A: an emergency. Staff acknowledge (the subscriber answers as "Sam").
+    sound.say_into_microphone(&repo_file("tests/fixtures/demo/11-safety.wav"));
+    let alerted = staff.wait_until(Duration::from_secs(60), |seen| {
+        seen.iter().any(|m| m.alert_id().is_some())
+    });
+    assert!(
+        alerted,
+        "no alert from the microphone's customer\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    std::thread::sleep(Duration::from_secs(8));
+
+    // The microphone vanishes mid-conversation, and comes back.
+    sound.unplug_microphone(kiosk.id());
+    wait_for_audio_state(
+        &mut staff,
+        |a| a.starts_with("input lost"),
+        "input lost",
+        &log,
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    sound.plug_microphone();
+    wait_for_audio_state(&mut staff, |a| a == "device:attune_mic", "recovered", &log);
+    assert!(
+        matches!(kiosk.try_wait(), Ok(None)),
+        "the kiosk kept running"
+    );
+
+    // The next customer is heard and answered.
+    let t0 = Instant::now();
+    sound.say_into_microphone(&repo_file("tests/fixtures/demo/01-calm-toilets.wav"));
+    std::thread::sleep(Duration::from_secs(10).saturating_sub(t0.elapsed() / 4));
+    terminate(&mut kiosk);
+    terminate(&mut recorder);
+
+    let said = transcribe(&sound, &speaker_wav);
+    let kiosk_log = std::fs::read_to_string(&log).unwrap_or_default();
+    for words in ["member of staff", "sam", "toilet"] {
+        assert!(
+            said.contains(words),
+            "the speaker said {words:?}: {said}\n{kiosk_log}"
+        );
+    }
+    assert_eq!(
+        kiosk_log.matches("microphone open").count(),
+        2,
+        "the microphone was reopened once, the kiosk not restarted\n{kiosk_log}"
+    );
+}
+
+#[test]
+fn a_microphone_missing_at_start_is_waited_for_and_then_heard() {
+    model("ggml-tiny.en-q8_0.bin");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rt = runtime();
+    let broker = Broker::start(false);
+    let mut staff = Staff::connect(rt.handle(), broker.port, "staff", &["attune/#"], true);
+    let mut sound = SoundServer::start(false);
+    let config = kiosk_config(dir.path(), &broker.url());
+    let log = dir.path().join("kiosk.log");
+    let speaker_wav = dir.path().join("speaker.wav");
+    let mut recorder = sound.record_speaker(&speaker_wav);
+    let mut kiosk = start_kiosk(&sound, dir.path(), &config);
+
+    // No microphone yet (unplugged, or held by another program): the kiosk starts anyway,
+    // says so on the status topic and keeps trying.
+    wait_for_audio_state(
+        &mut staff,
+        |a| a.starts_with("input lost"),
+        "input lost",
+        &log,
+    );
+    assert!(
+        matches!(kiosk.try_wait(), Ok(None)),
+        "the kiosk kept running"
+    );
+    sound.plug_microphone();
+    wait_for_audio_state(&mut staff, |a| a == "device:attune_mic", "listening", &log);
+
+    sound.say_into_microphone(&repo_file("tests/fixtures/demo/02-train-cancelled.wav"));
+    std::thread::sleep(Duration::from_secs(8));
+    terminate(&mut kiosk);
+    terminate(&mut recorder);
+    let said = transcribe(&sound, &speaker_wav);
+    assert!(
+        said.contains("departure screens"),
+        "the customer was answered about train times: {said}\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+}
