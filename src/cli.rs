@@ -181,6 +181,33 @@ pub enum EvalCommand {
         #[arg(short, long)]
         config: Option<PathBuf>,
     },
+    /// The kiosk in a simulated room: the customer's recorded speech, the kiosk's own replies
+    /// from a loudspeaker near the microphone through synthetic rooms (RT60 0.3-1.2 s), and
+    /// noise at 20, 10 and 5 dB SNR, through the daemon's listening front end (echo
+    /// canceller, voice detector, segmenter) and recogniser. Reports turns triggered by the
+    /// kiosk's own voice, barge-in detection time and misses, and word error rate per
+    /// condition; the last line is one JSON object.
+    Room {
+        /// Configuration file (default: the built-in example).
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+        /// Test data folder with speech/speechocean762 (refs.tsv) and noise/ (default:
+        /// ATTUNE_TEST_DATA, else ../shared/data).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Kiosk replies played (each once alone and once with a customer talking over it).
+        #[arg(long, default_value_t = 50)]
+        replies: usize,
+        /// Customer recordings used for the word error rates (at most all of them).
+        #[arg(long, default_value_t = 300)]
+        clips: usize,
+        /// Seed for rooms, delays, noise segments and the choice of recordings.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Print only the JSON line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write the acoustic features of labelled recordings to a CSV (used by
     /// models/training/train_stress.py), optionally mixed with noise or heard in simulated
     /// rooms. Columns: the labels' own, then snr_db and room, then the features.

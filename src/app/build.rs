@@ -7,8 +7,8 @@ use crate::alerts::{
     AlertPublisher, BrokerScope, BrokerUrl, EmbeddedBroker, MqttPublisher, StatusInfo,
 };
 use crate::audio::{
-    AudioInput, AudioOutput, AudioSpec, Clock, CpalInput, NullInput, NullOutput, RodioOutput,
-    SAMPLE_RATE, WavInput, WavOutput,
+    Aec3, AudioInput, AudioOutput, AudioSpec, Clock, CpalInput, EchoCancelledInput, EchoReference,
+    EchoTap, NullInput, NullOutput, RodioOutput, SAMPLE_RATE, WavInput, WavOutput,
 };
 use crate::config::Config;
 use crate::conversation::StaffAck;
@@ -58,8 +58,21 @@ pub fn io(
         )?),
     };
     let keep_report = matches!(input, AudioSpec::Wav(_));
-    let input: Box<dyn AudioInput> = input_box;
-    let output = self::output(output, &clock)?;
+    let devices = [input, output]
+        .iter()
+        .all(|s| matches!(s, AudioSpec::Default | AudioSpec::Device(_)));
+    let mut input: Box<dyn AudioInput> = input_box;
+    let mut output = self::output(output, &clock)?;
+    // Only a room puts the kiosk's voice into the microphone.
+    if devices && config.audio.cancel_echo {
+        let reference = EchoReference::default();
+        output = Box::new(EchoTap::new(output, reference.clone()));
+        input = Box::new(EchoCancelledInput::start(
+            input,
+            || Box::new(Aec3::new()),
+            reference,
+        )?);
+    }
     Ok(Io {
         input,
         output,
@@ -211,7 +224,7 @@ fn tts(config: &Config, kb: &KnowledgeBase) -> anyhow::Result<CachedTts<PiperTts
 
 /// What the kiosk says often, at the pace it says it: distressed customers hear the slower
 /// voice. Names and times ("Sam is on the way in 2 minutes") are synthesised when needed.
-fn fixed_prompts(r: &Phrases, kb: &KnowledgeBase) -> Vec<(String, Pace)> {
+pub fn fixed_prompts(r: &Phrases, kb: &KnowledgeBase) -> Vec<(String, Pace)> {
     let normal = [
         &r.greeting,
         &r.one_moment,

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 pub(super) struct ListenSettings {
     /// Voice detection and endpointing.
     pub vad: VadConfig,
-    /// The hardware removes the kiosk's own voice (no raised barge-in threshold).
+    /// The hardware removes the kiosk's own voice (no raised barge-in threshold; neither
+    /// when the input says attune removes it).
     pub echo_cancellation: bool,
     /// Feed the input only when the pipeline is idle (`--fast` runs).
     pub paced_by_pipeline: bool,
@@ -64,6 +65,7 @@ impl Listener {
 
     /// Runs until the input ends or shutdown; errors from a lost device are retried.
     pub fn run(mut self) {
+        let echo_removed = self.settings.echo_cancellation || self.input.cancels_echo();
         let mut segmenter = Segmenter::new(self.settings.vad.clone());
         let mut backoff = Backoff::new(Duration::from_millis(200), self.settings.retry_max);
         let mut troubled = false;
@@ -81,9 +83,7 @@ impl Listener {
                             .to_brain
                             .send(BrainMsg::InputRecovered(self.input.describe()));
                     }
-                    segmenter.set_barge_in(
-                        self.links.activity.speaking() && !self.settings.echo_cancellation,
-                    );
+                    segmenter.set_barge_in(self.links.activity.speaking() && !echo_removed);
                     let prob = gated_probability(
                         self.vad.as_mut(),
                         &frame,

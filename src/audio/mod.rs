@@ -3,18 +3,26 @@
 //!
 //! Everything inside the pipeline is 16 kHz mono `f32`; adapters convert at the edges.
 
+mod aec3;
 mod clock;
 mod cpal;
+mod echo;
 mod null;
 mod resample;
 mod rodio;
+pub mod room;
 mod spec;
 mod timeline;
 mod wav;
 
+pub use self::aec3::Aec3;
 pub use self::cpal::{CpalInput, DeviceInfo, DeviceState, list_devices};
 pub use self::rodio::RodioOutput;
 pub use clock::Clock;
+pub use echo::{
+    ECHO_BLOCK, EchoCancelledInput, EchoCanceller, EchoFilter, EchoReference, EchoTap,
+    MakeCanceller,
+};
 pub use null::{NullInput, NullOutput};
 pub use resample::resample;
 pub use spec::AudioSpec;
@@ -126,6 +134,11 @@ pub trait AudioInput: Send {
     fn read_frame(&mut self) -> Result<Option<Vec<f32>>, AudioError>;
     /// Name for logs and the status topic.
     fn describe(&self) -> String;
+    /// Whether the kiosk's own voice is removed from this input (by attune), so the voice
+    /// detector need not raise its threshold while the kiosk speaks.
+    fn cancels_echo(&self) -> bool {
+        false
+    }
 }
 
 /// A sink for the kiosk's voice, driven by the playback thread.
@@ -153,6 +166,9 @@ pub struct AudioConfig {
     /// The hardware cancels the kiosk's own voice from the microphone, so the microphone
     /// need not be gated while the kiosk speaks.
     pub echo_cancellation: bool,
+    /// attune removes its own voice from the microphone (WebRTC AEC3, using the audio it
+    /// plays as the reference) when both ends are sound devices.
+    pub cancel_echo: bool,
     /// Captured audio buffered between the device and the detector, in milliseconds.
     pub capture_buffer_ms: u32,
     /// Longest wait between attempts to reopen a lost device, in seconds.
@@ -165,6 +181,7 @@ impl Default for AudioConfig {
             input: "default".into(),
             output: "default".into(),
             echo_cancellation: false,
+            cancel_echo: true,
             capture_buffer_ms: 2_000,
             device_retry_max_s: 30,
         }

@@ -6,7 +6,7 @@
 use anyhow::Context;
 use attune::alerts::{Alert, AlertPublisher, StatusInfo};
 use attune::app::build;
-use attune::audio::{FRAME_SAMPLES, SAMPLE_RATE};
+use attune::audio::{Aec3, EchoFilter, EchoReference, FRAME_SAMPLES, SAMPLE_RATE};
 use attune::config::Config;
 use attune::conversation::{AlertRequest, Pace, Reason, StaffHints, StressLevel, Trend};
 use attune::stress::StressClassifier;
@@ -45,6 +45,7 @@ pub(super) fn bench(
     // First, while the process holds only what a running kiosk holds.
     let live = super::bench_live::voice_to_voice(&cfg, &utterances, live_turns)?;
     let vad = bench_vad(&cfg)?;
+    let echo = bench_echo(&utterances)?;
     let (stt, stt_times) = bench_stt(&cfg, &utterances)?;
     let stress = bench_stress(&cfg, &utterances)?;
     let (tts, first_audio) = bench_tts(&cfg)?;
@@ -53,7 +54,7 @@ pub(super) fn bench(
     let alert = bench_alert(&cfg)?;
     let report = json!({
         "utterances": utterances.len(),
-        "vad": vad, "stt": stt, "stress": stress, "tts": tts,
+        "vad": vad, "echo_cancellation": echo, "stt": stt, "stress": stress, "tts": tts,
         "voice_to_voice": live, "voice_to_voice_composed": composed, "alert_to_puback": alert,
         "peak_rss_mb": peak_rss_mb(),
     });
@@ -120,6 +121,44 @@ fn bench_vad(cfg: &Config) -> anyhow::Result<serde_json::Value> {
     Ok(
         json!({ "us_per_frame": per_frame_us, "silence_cpu_pct": gated, "baseline_silence_cpu_pct": ungated, "ratio_to_baseline": gated / ungated.max(1e-9) }),
     )
+}
+
+/// AEC3 on the listening thread: time per 32 ms frame with the kiosk talking (the far end is
+/// an utterance, the near end the same utterance delayed and quieter), as a share of a core.
+/// The baseline is the frame passed through without a canceller.
+fn bench_echo(clips: &[Vec<f32>]) -> anyhow::Result<serde_json::Value> {
+    let far: Vec<f32> = clips
+        .iter()
+        .flatten()
+        .copied()
+        .take(20 * SAMPLE_RATE as usize)
+        .collect();
+    let delay = 800;
+    let near: Vec<f32> = std::iter::repeat_n(0.0, delay)
+        .chain(far.iter().map(|v| v * 0.5))
+        .take(far.len())
+        .collect();
+    let reference = EchoReference::default();
+    let mut filter = EchoFilter::new(Box::new(Aec3::new()), reference.clone());
+    reference.push(&far);
+    let frames = near.len() / FRAME_SAMPLES;
+    let t = Instant::now();
+    for f in near.chunks_exact(FRAME_SAMPLES) {
+        filter.process(f)?;
+    }
+    let us = t.elapsed().as_secs_f64() * 1e6 / frames.max(1) as f64;
+    let t = Instant::now();
+    for f in near.chunks_exact(FRAME_SAMPLES) {
+        std::hint::black_box(f.to_vec());
+    }
+    let base_us = t.elapsed().as_secs_f64() * 1e6 / frames.max(1) as f64;
+    let frame_us = FRAME_SAMPLES as f64 * 1e6 / f64::from(SAMPLE_RATE);
+    Ok(json!({
+        "us_per_frame": us,
+        "cpu_pct": 100.0 * us / frame_us,
+        "baseline_us_per_frame": base_us,
+        "ratio_to_baseline": us / base_us.max(1e-9),
+    }))
 }
 
 /// Per-utterance decoding times, scaled context and full window.
@@ -301,6 +340,12 @@ fn print_human(r: &serde_json::Value) {
         f(&r["vad"]["us_per_frame"]),
         f(&r["vad"]["silence_cpu_pct"]),
         f(&r["vad"]["baseline_silence_cpu_pct"])
+    );
+    println!(
+        "Echo (AEC3)    {:.0} us/frame, {:.2}% of a core while the kiosk speaks (copy only: {:.1} us)",
+        f(&r["echo_cancellation"]["us_per_frame"]),
+        f(&r["echo_cancellation"]["cpu_pct"]),
+        f(&r["echo_cancellation"]["baseline_us_per_frame"])
     );
     println!(
         "STT            {:.3} s/utterance, RTF {:.3} (full window: {:.3} s, RTF {:.3}; ratio {:.2})",

@@ -33,6 +33,21 @@ pub(super) fn eval(command: EvalCommand) -> anyhow::Result<ExitCode> {
             snr_db,
             config.as_deref(),
         ),
+        EvalCommand::Room {
+            config,
+            data,
+            replies,
+            clips,
+            seed,
+            json,
+        } => super::room::eval_room(super::room::RoomArgs {
+            config,
+            data: data.unwrap_or_else(default_test_data),
+            replies,
+            clips,
+            seed,
+            json,
+        }),
         EvalCommand::Features {
             labels,
             noise_dir,
@@ -53,6 +68,13 @@ pub(super) fn eval(command: EvalCommand) -> anyhow::Result<ExitCode> {
             &out,
         ),
     }
+}
+
+/// `ATTUNE_TEST_DATA`, else `../shared/data`.
+fn default_test_data() -> PathBuf {
+    std::env::var_os("ATTUNE_TEST_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("../shared/data"))
 }
 
 fn eval_stress(

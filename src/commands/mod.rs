@@ -10,6 +10,7 @@ mod demo;
 mod devices;
 mod eval;
 mod models;
+mod room;
 mod run;
 mod setup;
 mod speech;

@@ -115,6 +115,19 @@ impl NoiseBank {
         snr_db: f32,
         key: (u64, u64, u64),
     ) -> Result<Option<(Vec<f32>, MixInfo)>, AudioError> {
+        Ok(self
+            .segment(speech.len(), rate, key)?
+            .map(|(segment, info)| (mix_at_snr(speech, &segment, snr_db), info)))
+    }
+
+    /// `len` samples of noise at `rate`, the file and offset chosen from (seed, row,
+    /// variant), at the file's own level. `Ok(None)` when the bank is empty.
+    pub fn segment(
+        &mut self,
+        len: usize,
+        rate: u32,
+        key: (u64, u64, u64),
+    ) -> Result<Option<(Vec<f32>, MixInfo)>, AudioError> {
         if self.noises.is_empty() {
             return Ok(None);
         }
@@ -122,8 +135,8 @@ impl NoiseBank {
         let h = splitmix64(splitmix64(splitmix64(seed) ^ row) ^ variant);
         let which = (h % self.noises.len() as u64) as usize;
         let noise = self.at_rate(which, rate)?;
-        let offset = if noise.len() > speech.len() {
-            ((h >> 32) % (noise.len() - speech.len()) as u64) as usize
+        let offset = if noise.len() > len {
+            ((h >> 32) % (noise.len() - len) as u64) as usize
         } else {
             0
         };
@@ -131,14 +144,14 @@ impl NoiseBank {
             .iter()
             .cycle()
             .skip(offset)
-            .take(speech.len())
+            .take(len)
             .copied()
             .collect();
         let info = MixInfo {
             noise: self.noises[which].name.clone(),
             offset,
         };
-        Ok(Some((mix_at_snr(speech, &segment, snr_db), info)))
+        Ok(Some((segment, info)))
     }
 
     fn at_rate(&mut self, which: usize, rate: u32) -> Result<&[f32], AudioError> {

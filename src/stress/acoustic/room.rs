@@ -4,8 +4,7 @@
 //! SplitMix64 hash of (seed, row, variant) like [`super::mix`], so a run is reproducible.
 
 use super::mix::splitmix64;
-use realfft::RealFftPlanner;
-use realfft::num_complex::Complex;
+use crate::audio::room::{convolve, impulse_response};
 
 /// One room: gain, optional band limits and reverberation.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -71,53 +70,17 @@ impl Room {
     }
 }
 
-/// Convolves `x` with a synthetic room impulse response: the direct sound, then exponentially
-/// decaying noise from 2 ms on, scaled to the direct-to-reverberant ratio. The output keeps
-/// the input's length and overall level.
+/// Convolves `x` with a synthetic room impulse response ([`impulse_response`]). The output
+/// keeps the input's length and overall level.
 fn reverberate(x: &[f32], rate: u32, rt60_s: f32, drr_db: f32, seed: u64) -> Vec<f32> {
     if x.is_empty() {
         return Vec::new();
     }
-    let rate_f = rate as f32;
-    let start = (0.002 * rate_f) as usize;
-    let len = start + (rt60_s * rate_f) as usize;
-    let mut state = seed;
-    let mut tail: Vec<f32> = (start..len)
-        .map(|i| {
-            state = splitmix64(state);
-            let noise = uniform(state, 0, -1.0, 1.0);
-            noise * (-6.908 * (i - start) as f32 / (rt60_s * rate_f)).exp()
-        })
-        .collect();
-    let tail_energy: f32 = tail.iter().map(|v| v * v).sum();
-    let scale = (10f32.powf(-drr_db / 10.0) / tail_energy.max(f32::MIN_POSITIVE)).sqrt();
-    tail.iter_mut().for_each(|v| *v *= scale);
-    let mut rir = vec![0.0; len];
-    rir[0] = 1.0;
-    rir[start..].copy_from_slice(&tail);
-    let wet = fft_convolve(x, &rir);
+    let rir = impulse_response(rate, rt60_s, drr_db, seed);
+    let wet = convolve(x, &rir);
     let level = |s: &[f32]| s.iter().map(|v| v * v).sum::<f32>().sqrt();
     let norm = level(x) / level(&wet[..x.len()]).max(f32::MIN_POSITIVE);
     wet[..x.len()].iter().map(|v| v * norm).collect()
-}
-
-fn fft_convolve(x: &[f32], h: &[f32]) -> Vec<f32> {
-    let n = (x.len() + h.len() - 1).next_power_of_two();
-    let mut planner = RealFftPlanner::<f32>::new();
-    let (fwd, inv) = (planner.plan_fft_forward(n), planner.plan_fft_inverse(n));
-    let spectrum = |s: &[f32]| {
-        let mut buf = vec![0.0; n];
-        buf[..s.len()].copy_from_slice(s);
-        let mut out = fwd.make_output_vec();
-        // Lengths come from the plan itself, so the transform cannot fail.
-        let _ = fwd.process(&mut buf, &mut out);
-        out
-    };
-    let (xs, hs) = (spectrum(x), spectrum(h));
-    let mut product: Vec<Complex<f32>> = xs.iter().zip(&hs).map(|(a, b)| a * b).collect();
-    let mut out = inv.make_output_vec();
-    let _ = inv.process(&mut product, &mut out);
-    out.iter().map(|v| v / n as f32).collect()
 }
 
 /// A second-order section (RBJ audio-EQ cookbook), Butterworth Q.
