@@ -204,7 +204,7 @@ pub enum EvalCommand {
         /// Seed for rooms, delays, noise segments and the choice of recordings.
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Print only the JSON line.
+        /// Leave out the summary (progress still goes to stderr; stdout is the JSON line).
         #[arg(long)]
         json: bool,
     },

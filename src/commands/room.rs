@@ -165,7 +165,6 @@ pub(super) fn eval_room(args: RoomArgs) -> anyhow::Result<ExitCode> {
     let kb = config.knowledge_base()?;
     let prompt = attune::app::build::recogniser_prompt(&config, &kb);
     let mut stt = WhisperStt::load(&config.model_path(&config.stt.model), &config.stt, prompt)?;
-    let level = |x: &[f32]| scaled_to(x, SPEECH_DBFS);
 
     let mut ears = Ears::new(&config)?;
     let mut room = Room {
@@ -180,7 +179,7 @@ pub(super) fn eval_room(args: RoomArgs) -> anyhow::Result<ExitCode> {
     let mut false_triggers = serde_json::Map::new();
     for snr in [None, Some(20.0), Some(10.0), Some(5.0)] {
         let name = snr.map_or("clean".to_string(), |s: f32| format!("snr{s:.0}"));
-        let (w, ft) = room.wer_run(&clips, snr, &level)?;
+        let (w, ft) = room.wer_run(&clips, snr)?;
         eprintln!("room: {name}: WER {w:.1}%, {ft} VAD false triggers");
         wer.insert(name.clone(), json!(w));
         false_triggers.insert(name, json!(ft));
@@ -482,17 +481,12 @@ impl Room<'_> {
 
     /// Word error rate of the recogniser behind the detector, and the detector's false
     /// starts in the two seconds of noise before each customer, at `snr_db` (or clean).
-    fn wer_run(
-        &mut self,
-        clips: &[Clip],
-        snr_db: Option<f32>,
-        level: &dyn Fn(&[f32]) -> Vec<f32>,
-    ) -> anyhow::Result<(f64, usize)> {
+    fn wer_run(&mut self, clips: &[Clip], snr_db: Option<f32>) -> anyhow::Result<(f64, usize)> {
         let lead = 2 * SAMPLE_RATE as usize;
         let mut pairs = Vec::new();
         let mut false_starts = 0;
         for (i, clip) in clips.iter().enumerate() {
-            let customer = level(&clip.audio);
+            let customer = scaled_to(&clip.audio, SPEECH_DBFS);
             let len = lead + customer.len() + SAMPLE_RATE as usize;
             let mut mic = match snr_db {
                 Some(snr) => self.noise(len, snr, (self.seed, i as u64, 3))?,
