@@ -269,12 +269,28 @@ fn wait_for_audio_state(staff: &mut Staff, want: impl Fn(&str) -> bool, what: &s
     );
 }
 
-/// What the kiosk said, recognised by `attune transcribe` from the virtual speaker's recording.
+/// What the kiosk said, recognised by `attune transcribe` from the virtual speaker's recording
+/// in 20 s windows overlapping by 10 s (every word is whole in one of them): whisper on one
+/// long recording with long silences may stop early.
 fn transcribe(sound: &SoundServer, wav: &Path) -> String {
+    let pcm = attune::audio::read_wav_mono(wav).expect("speaker recording");
+    let rate = pcm.sample_rate as usize;
+    let dir = wav.with_extension("windows");
+    std::fs::create_dir_all(&dir).expect("windows dir");
+    let mut windows = Vec::new();
+    let mut start = 0;
+    while start < pcm.samples.len() {
+        let end = (start + 20 * rate).min(pcm.samples.len());
+        let path = dir.join(format!("{:03}.wav", windows.len()));
+        attune::audio::write_wav_mono(&path, &pcm.samples[start..end], pcm.sample_rate)
+            .expect("window");
+        windows.push(path);
+        start += 10 * rate;
+    }
     let out = sound
         .command(env!("CARGO_BIN_EXE_attune"))
         .arg("transcribe")
-        .arg(wav)
+        .args(&windows)
         .output()
         .expect("attune transcribe");
     assert!(

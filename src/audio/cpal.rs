@@ -401,9 +401,12 @@ impl CaptureThread {
                 dropped.fetch_add(n, Ordering::Relaxed);
             }
         };
+        // A dead stream reports its error on every poll (thousands a second) until it is
+        // dropped: say it once.
         let on_error = move |e: cpal::StreamError| {
-            tracing::error!("microphone stream error: {e}");
-            failed.store(true, Ordering::Relaxed);
+            if !failed.swap(true, Ordering::Relaxed) {
+                tracing::error!("microphone stream error: {e}");
+            }
         };
         device
             .build_input_stream(config, on_data, on_error, None)
