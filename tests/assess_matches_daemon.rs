@@ -5,7 +5,7 @@ mod support;
 
 use std::path::Path;
 use std::process::Command;
-use support::{model, repo_file};
+use support::{example_config, model, repo_file};
 
 fn attune(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_attune"))
@@ -46,21 +46,10 @@ fn assessed_level(wav: &Path) -> String {
 
 /// The level of the daemon's first turn, from its `turn` log line.
 fn daemon_level(wav: &Path, dir: &Path) -> String {
-    let cfg = dir.join("attune.toml");
-    let text = std::fs::read_to_string(repo_file("systemd/attune.toml"))
-        .expect("example")
-        .replace(
-            "state_dir = \"/var/lib/attune\"",
-            &format!("state_dir = \"{}\"", dir.join("state").display()),
-        )
-        .replace("url = \"embedded\"", "url = \"embedded://127.0.0.1:0\"")
-        .replace("flush_grace_s = 5", "flush_grace_s = 0");
-    std::fs::write(&cfg, text).expect("config");
-    std::fs::copy(
-        repo_file("systemd/knowledge.toml"),
-        dir.join("knowledge.toml"),
-    )
-    .expect("kb");
+    let cfg = example_config(dir, |t| {
+        t.replace("url = \"embedded\"", "url = \"embedded://127.0.0.1:0\"")
+            .replace("flush_grace_s = 5", "flush_grace_s = 0")
+    });
     let out = Command::new(env!("CARGO_BIN_EXE_attune"))
         .args(["run", "--fast", "--config"])
         .arg(&cfg)

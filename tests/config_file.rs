@@ -4,7 +4,7 @@ mod support;
 
 use attune::config::{Config, EXAMPLE};
 use std::process::Command;
-use support::repo_file;
+use support::{example_config, repo_file};
 
 fn attune(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_attune"))
@@ -149,22 +149,6 @@ fn syntax_errors_name_the_file_and_line() {
     assert!(s.contains("broken.toml") && s.contains("line 1"), "{s}");
 }
 
-/// The example with `edit` applied, written with the knowledge base beside it.
-fn example_with(dir: &std::path::Path, edit: impl Fn(String) -> String) -> std::path::PathBuf {
-    let path = dir.join("attune.toml");
-    let text = edit(EXAMPLE.replace(
-        "state_dir = \"/var/lib/attune\"",
-        &format!("state_dir = \"{}\"", dir.join("state").display()),
-    ));
-    std::fs::write(&path, text).expect("write");
-    std::fs::copy(
-        repo_file("systemd/knowledge.toml"),
-        dir.join("knowledge.toml"),
-    )
-    .expect("kb");
-    path
-}
-
 #[test]
 fn check_config_rejects_what_start_up_would_reject() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -204,7 +188,7 @@ fn check_config_rejects_what_start_up_would_reject() {
         ),
     ];
     for (from, to, needle) in cases {
-        let path = example_with(dir.path(), |t| {
+        let path = example_config(dir.path(), |t| {
             let t = t.replace(from, to);
             // Only one url line may remain.
             if to.contains("url =") && from != "url = \"embedded\"" {
@@ -223,7 +207,7 @@ fn check_config_rejects_what_start_up_would_reject() {
 #[test]
 fn a_site_broker_comes_with_the_acl_requirement() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = example_with(dir.path(), |t| {
+    let path = example_config(dir.path(), |t| {
         t.replace("url = \"embedded\"", "url = \"mqtt://broker.local:1883\"")
     });
     let out = attune(&["check-config", path.to_str().expect("utf8")]);
@@ -239,7 +223,7 @@ fn run_exits_78_when_the_embedded_brokers_port_is_taken() {
     let dir = tempfile::tempdir().expect("tempdir");
     let squatter = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = squatter.local_addr().expect("addr").port();
-    let path = example_with(dir.path(), |t| {
+    let path = example_config(dir.path(), |t| {
         t.replace(
             "url = \"embedded\"",
             &format!("url = \"embedded://127.0.0.1:{port}\""),
@@ -266,7 +250,7 @@ fn run_exits_78_when_the_embedded_brokers_port_is_taken() {
 fn run_exits_78_on_a_bad_certificate_instead_of_restarting_forever() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("ca.pem"), "not a certificate\n").expect("ca");
-    let path = example_with(dir.path(), |t| {
+    let path = example_config(dir.path(), |t| {
         t.replace("url = \"embedded\"", "url = \"mqtts://127.0.0.1:8883\"")
             .replace("# ca_file = \"/etc/attune/ca.pem\"", "ca_file = \"ca.pem\"")
     });
@@ -359,7 +343,7 @@ fn a_missing_input_file_names_its_cause_once() {
         .and_then(|l| l.local_addr())
         .expect("free port")
         .port();
-    let path = example_with(dir.path(), |t| {
+    let path = example_config(dir.path(), |t| {
         t.replace(
             "url = \"embedded\"",
             &format!("url = \"embedded://127.0.0.1:{port}\""),

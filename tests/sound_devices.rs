@@ -12,11 +12,11 @@
 mod mqtt_harness;
 mod support;
 
-use mqtt_harness::{Broker, Msg, Staff, runtime};
+use mqtt_harness::{Broker, Msg, Staff, runtime, signal};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use support::{model, repo_file};
+use support::{example_config, model, repo_file};
 
 const MIC_SINK: &str = "attune_mic_feed";
 const SPEAKER_SINK: &str = "attune_speaker_sink";
@@ -202,49 +202,114 @@ impl Drop for SoundServer {
 }
 
 fn terminate(child: &mut Child) {
-    // SAFETY: signalling our own child.
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGTERM);
-    }
+    signal(child.id(), libc::SIGTERM);
     let _ = child.wait();
 }
 
-/// The example configuration with a temporary state directory and the test's broker.
-fn kiosk_config(dir: &Path, broker_url: &str) -> PathBuf {
-    let config = std::fs::read_to_string(repo_file("systemd/attune.toml"))
-        .expect("example")
-        .replace(
-            "state_dir = \"/var/lib/attune\"",
-            &format!("state_dir = \"{}\"", dir.join("state").display()),
-        )
-        .replace("url = \"embedded\"", &format!("url = \"{broker_url}\""));
-    let path = dir.join("attune.toml");
-    std::fs::write(&path, config).expect("config");
-    std::fs::copy(
-        repo_file("systemd/knowledge.toml"),
-        dir.join("knowledge.toml"),
-    )
-    .expect("knowledge base");
-    path
+/// A kiosk on the virtual devices (`attune -v run`, its log in `kiosk.log`), a real broker
+/// with staff who acknowledge, and the virtual speaker being recorded.
+struct Rig {
+    kiosk: Child,
+    recorder: Child,
+    staff: Staff,
+    sound: SoundServer,
+    log: PathBuf,
+    speaker_wav: PathBuf,
+    _broker: Broker,
+    _rt: tokio::runtime::Runtime,
+    _dir: tempfile::TempDir,
 }
 
-/// The kiosk on the virtual devices; its log goes to `kiosk.log` in `dir`.
-fn start_kiosk(sound: &SoundServer, dir: &Path, config: &Path) -> Child {
-    let log = std::fs::File::create(dir.join("kiosk.log")).expect("kiosk log");
-    sound
-        .command(env!("CARGO_BIN_EXE_attune"))
-        .args(["-v", "run", "--config"])
-        .arg(config)
-        .args([
-            "--input",
-            "device:attune_mic",
-            "--output",
-            "device:attune_speaker",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(log))
-        .spawn()
-        .expect("attune run")
+impl Rig {
+    /// Everything started; the virtual microphone exists only when `microphone`.
+    fn start(microphone: bool) -> Rig {
+        model("ggml-tiny.en-q8_0.bin");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let rt = runtime();
+        let broker = Broker::start(false);
+        let staff = Staff::connect(rt.handle(), broker.port, "staff", &["attune/#"], true);
+        let sound = SoundServer::start(microphone);
+        let url = broker.url();
+        let config = example_config(dir.path(), |t| {
+            t.replace("url = \"embedded\"", &format!("url = \"{url}\""))
+        });
+        let log = dir.path().join("kiosk.log");
+        let speaker_wav = dir.path().join("speaker.wav");
+        let recorder = sound.record_speaker(&speaker_wav);
+        let kiosk = sound
+            .command(env!("CARGO_BIN_EXE_attune"))
+            .args(["-v", "run", "--config"])
+            .arg(&config)
+            .args([
+                "--input",
+                "device:attune_mic",
+                "--output",
+                "device:attune_speaker",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(std::fs::File::create(&log).expect("kiosk log")))
+            .spawn()
+            .expect("attune run");
+        Rig {
+            kiosk,
+            recorder,
+            staff,
+            sound,
+            log,
+            speaker_wav,
+            _broker: broker,
+            _rt: rt,
+            _dir: dir,
+        }
+    }
+
+    /// The kiosk's log so far.
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the status topic's `audio` field satisfies `want` (30 s at most).
+    fn wait_for_audio_state(&mut self, want: impl Fn(&str) -> bool, what: &str) {
+        let ok = self
+            .staff
+            .wait_until(Duration::from_secs(30), |seen: &[Msg]| {
+                seen.iter()
+                    .rev()
+                    .find(|m| m.topic == STATUS)
+                    .is_some_and(|m| want(m.json()["audio"].as_str().unwrap_or_default()))
+            });
+        assert!(
+            ok,
+            "status topic never said {what} (last: {:?})\n{}",
+            audio_state(&self.staff),
+            self.log()
+        );
+    }
+
+    fn assert_kiosk_running(&mut self) {
+        assert!(
+            matches!(self.kiosk.try_wait(), Ok(None)),
+            "the kiosk kept running\n{}",
+            self.log()
+        );
+    }
+
+    /// Stops the kiosk and the recorder; what the virtual speaker said, recognised.
+    fn finish(&mut self) -> String {
+        terminate(&mut self.kiosk);
+        terminate(&mut self.recorder);
+        transcribe(&self.sound, &self.speaker_wav)
+    }
+}
+
+impl Drop for Rig {
+    fn drop(&mut self) {
+        // After a failed assertion: nothing left running.
+        let _ = self.kiosk.kill();
+        let _ = self.kiosk.wait();
+        let _ = self.recorder.kill();
+        let _ = self.recorder.wait();
+    }
 }
 
 fn audio_state(staff: &Staff) -> String {
@@ -252,21 +317,6 @@ fn audio_state(staff: &Staff) -> String {
         .last_on(STATUS)
         .map(|m| m.json()["audio"].as_str().unwrap_or_default().to_string())
         .unwrap_or_default()
-}
-
-fn wait_for_audio_state(staff: &mut Staff, want: impl Fn(&str) -> bool, what: &str, log: &Path) {
-    let ok = staff.wait_until(Duration::from_secs(30), |seen: &[Msg]| {
-        seen.iter()
-            .rev()
-            .find(|m| m.topic == STATUS)
-            .is_some_and(|m| want(m.json()["audio"].as_str().unwrap_or_default()))
-    });
-    assert!(
-        ok,
-        "status topic never said {what} (last: {:?})\n{}",
-        audio_state(staff),
-        std::fs::read_to_string(log).unwrap_or_default()
-    );
 }
 
 /// What the kiosk said, recognised by `attune transcribe` from the virtual speaker's recording
@@ -303,16 +353,9 @@ fn transcribe(sound: &SoundServer, wav: &Path) -> String {
 
 #[test]
 fn a_customer_is_heard_and_answered_through_sound_devices_and_the_microphone_comes_back() {
-    model("ggml-tiny.en-q8_0.bin");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let rt = runtime();
-    let broker = Broker::start(false);
-    let mut staff = Staff::connect(rt.handle(), broker.port, "staff", &["attune/#"], true);
-    let mut sound = SoundServer::start(true);
-    let config = kiosk_config(dir.path(), &broker.url());
-    let log = dir.path().join("kiosk.log");
-
-    let listed = sound
+    let mut rig = Rig::start(true);
+    let listed = rig
+        .sound
         .command(env!("CARGO_BIN_EXE_attune"))
         .arg("list-devices")
         .output()
@@ -322,48 +365,35 @@ fn a_customer_is_heard_and_answered_through_sound_devices_and_the_microphone_com
         listed.contains("attune_mic") && listed.contains("attune_speaker"),
         "list-devices shows the virtual devices:\n{listed}"
     );
-
-    let speaker_wav = dir.path().join("speaker.wav");
-    let mut recorder = sound.record_speaker(&speaker_wav);
-    let mut kiosk = start_kiosk(&sound, dir.path(), &config);
-    wait_for_audio_state(&mut staff, |a| a == "device:attune_mic", "listening", &log);
+    rig.wait_for_audio_state(|a| a == "device:attune_mic", "listening");
 
     // Customer A: an emergency. Staff acknowledge (the subscriber answers as "Sam").
-    sound.say_into_microphone(&repo_file("tests/fixtures/demo/11-safety.wav"));
-    let alerted = staff.wait_until(Duration::from_secs(60), |seen| {
+    rig.sound
+        .say_into_microphone(&repo_file("tests/fixtures/demo/11-safety.wav"));
+    let alerted = rig.staff.wait_until(Duration::from_secs(60), |seen| {
         seen.iter().any(|m| m.alert_id().is_some())
     });
     assert!(
         alerted,
         "no alert from the microphone's customer\n{}",
-        std::fs::read_to_string(&log).unwrap_or_default()
+        rig.log()
     );
     std::thread::sleep(Duration::from_secs(8));
 
     // The microphone vanishes mid-conversation, and comes back.
-    sound.unplug_microphone(kiosk.id());
-    wait_for_audio_state(
-        &mut staff,
-        |a| a.starts_with("input lost"),
-        "input lost",
-        &log,
-    );
+    rig.sound.unplug_microphone(rig.kiosk.id());
+    rig.wait_for_audio_state(|a| a.starts_with("input lost"), "input lost");
     std::thread::sleep(Duration::from_secs(3));
-    sound.plug_microphone();
-    wait_for_audio_state(&mut staff, |a| a == "device:attune_mic", "recovered", &log);
-    assert!(
-        matches!(kiosk.try_wait(), Ok(None)),
-        "the kiosk kept running"
-    );
+    rig.sound.plug_microphone();
+    rig.wait_for_audio_state(|a| a == "device:attune_mic", "recovered");
+    rig.assert_kiosk_running();
 
     // The next customer is heard and answered.
-    sound.say_into_microphone(&repo_file("tests/fixtures/demo/01-calm-toilets.wav"));
+    rig.sound
+        .say_into_microphone(&repo_file("tests/fixtures/demo/01-calm-toilets.wav"));
     std::thread::sleep(Duration::from_secs(8));
-    terminate(&mut kiosk);
-    terminate(&mut recorder);
-
-    let said = transcribe(&sound, &speaker_wav);
-    let kiosk_log = std::fs::read_to_string(&log).unwrap_or_default();
+    let said = rig.finish();
+    let kiosk_log = rig.log();
     for words in ["member of staff", "sam", "toilet"] {
         assert!(
             said.contains(words),
@@ -379,41 +409,21 @@ fn a_customer_is_heard_and_answered_through_sound_devices_and_the_microphone_com
 
 #[test]
 fn a_microphone_missing_at_start_is_waited_for_and_then_heard() {
-    model("ggml-tiny.en-q8_0.bin");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let rt = runtime();
-    let broker = Broker::start(false);
-    let mut staff = Staff::connect(rt.handle(), broker.port, "staff", &["attune/#"], true);
-    let mut sound = SoundServer::start(false);
-    let config = kiosk_config(dir.path(), &broker.url());
-    let log = dir.path().join("kiosk.log");
-    let speaker_wav = dir.path().join("speaker.wav");
-    let mut recorder = sound.record_speaker(&speaker_wav);
-    let mut kiosk = start_kiosk(&sound, dir.path(), &config);
-
+    let mut rig = Rig::start(false);
     // No microphone yet (unplugged, or held by another program): the kiosk starts anyway,
     // says so on the status topic and keeps trying.
-    wait_for_audio_state(
-        &mut staff,
-        |a| a.starts_with("input lost"),
-        "input lost",
-        &log,
-    );
-    assert!(
-        matches!(kiosk.try_wait(), Ok(None)),
-        "the kiosk kept running"
-    );
-    sound.plug_microphone();
-    wait_for_audio_state(&mut staff, |a| a == "device:attune_mic", "listening", &log);
+    rig.wait_for_audio_state(|a| a.starts_with("input lost"), "input lost");
+    rig.assert_kiosk_running();
+    rig.sound.plug_microphone();
+    rig.wait_for_audio_state(|a| a == "device:attune_mic", "listening");
 
-    sound.say_into_microphone(&repo_file("tests/fixtures/demo/02-train-cancelled.wav"));
+    rig.sound
+        .say_into_microphone(&repo_file("tests/fixtures/demo/02-train-cancelled.wav"));
     std::thread::sleep(Duration::from_secs(8));
-    terminate(&mut kiosk);
-    terminate(&mut recorder);
-    let said = transcribe(&sound, &speaker_wav);
+    let said = rig.finish();
     assert!(
         said.contains("departure screens"),
         "the customer was answered about train times: {said}\n{}",
-        std::fs::read_to_string(&log).unwrap_or_default()
+        rig.log()
     );
 }

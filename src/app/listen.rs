@@ -6,7 +6,7 @@ use crate::audio::{AudioInput, Clock};
 use crate::backoff::Backoff;
 use crate::shutdown::Shutdown;
 use crate::stt::Offers;
-use crate::vad::{Segment, Segmenter, VadConfig, VoiceDetector, gated_probability};
+use crate::vad::{FrontEnd, Segment, VadConfig, VoiceDetector};
 use std::sync::mpsc::SyncSender;
 use std::time::{Duration, Instant};
 
@@ -42,7 +42,7 @@ pub(super) struct ListenLinks {
 /// What the listening thread owns.
 pub(super) struct Listener {
     input: Box<dyn AudioInput>,
-    vad: Box<dyn VoiceDetector>,
+    front: FrontEnd,
     settings: ListenSettings,
     links: ListenLinks,
 }
@@ -57,7 +57,7 @@ impl Listener {
     ) -> Self {
         Self {
             input,
-            vad,
+            front: FrontEnd::new(vad, settings.vad.clone()),
             settings,
             links,
         }
@@ -66,7 +66,6 @@ impl Listener {
     /// Runs until the input ends or shutdown; errors from a lost device are retried.
     pub fn run(mut self) {
         let echo_removed = self.settings.echo_cancellation || self.input.cancels_echo();
-        let mut segmenter = Segmenter::new(self.settings.vad.clone());
         let mut backoff = Backoff::new(Duration::from_millis(200), self.settings.retry_max);
         let mut troubled = false;
         while !self.links.shutdown.is_triggered() {
@@ -83,13 +82,8 @@ impl Listener {
                             .to_brain
                             .send(BrainMsg::InputRecovered(self.input.describe()));
                     }
-                    segmenter.set_barge_in(self.links.activity.speaking() && !echo_removed);
-                    let prob = gated_probability(
-                        self.vad.as_mut(),
-                        &frame,
-                        self.settings.vad.energy_gate_db,
-                    );
-                    for seg in segmenter.push(&frame, prob) {
+                    let raised = self.links.activity.speaking() && !echo_removed;
+                    for seg in self.front.hear(&frame, raised) {
                         self.forward(seg);
                     }
                 }
@@ -103,11 +97,11 @@ impl Listener {
                         .to_brain
                         .send(BrainMsg::InputTrouble(e.to_string()));
                     std::thread::sleep(wait);
-                    self.vad.reset();
+                    self.front.gap();
                 }
             }
         }
-        if let Some(seg) = segmenter.flush() {
+        if let Some(seg) = self.front.flush() {
             self.forward(seg);
         }
         // A --fast run need not wait out its last reply in real time.

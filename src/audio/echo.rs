@@ -100,8 +100,8 @@ impl EchoFilter {
         self.removed_db
     }
 
-    /// The microphone frame with the kiosk's voice removed (same length).
-    pub fn process(&mut self, frame: &[f32]) -> Result<Vec<f32>, AudioError> {
+    /// Removes the kiosk's voice from one microphone frame, in place.
+    pub fn process(&mut self, frame: &mut [f32]) -> Result<(), AudioError> {
         self.near.extend_from_slice(frame);
         let mut far = [0.0; ECHO_BLOCK];
         let mut clean = [0.0; ECHO_BLOCK];
@@ -114,15 +114,16 @@ impl EchoFilter {
             start += ECHO_BLOCK;
         }
         self.near.drain(..start);
-        let n = frame.len().min(self.out.len());
-        let mut cleaned: Vec<f32> = self.out.drain(..n).collect();
-        cleaned.resize(frame.len(), 0.0);
         let power = |x: &[f32]| x.iter().map(|v| v * v).sum::<f32>() + 1e-12;
-        self.removed_db = 10.0 * (power(frame) / power(&cleaned)).log10();
-        if self.removed_db > ECHO_ONLY_DB {
-            cleaned.fill(0.0);
+        let before = power(frame);
+        for v in frame.iter_mut() {
+            *v = self.out.pop_front().unwrap_or(0.0);
         }
-        Ok(cleaned)
+        self.removed_db = 10.0 * (before / power(frame)).log10();
+        if self.removed_db > ECHO_ONLY_DB {
+            frame.fill(0.0);
+        }
+        Ok(())
     }
 }
 
@@ -150,8 +151,9 @@ impl EchoCancelledInput {
             .name("attune-echo".into())
             .spawn(move || {
                 let mut filter = EchoFilter::new(make(), reference);
-                while let Ok(frame) = frames.recv() {
-                    if cleaned.send(filter.process(&frame)).is_err() {
+                while let Ok(mut frame) = frames.recv() {
+                    let result = filter.process(&mut frame).map(|()| frame);
+                    if cleaned.send(result).is_err() {
                         break;
                     }
                 }
@@ -257,9 +259,10 @@ mod tests {
         reference.push(&played);
         let mut out = Vec::new();
         for chunk in played.chunks(FRAME_SAMPLES) {
-            let cleaned = filter.process(chunk).expect("process");
-            assert_eq!(cleaned.len(), FRAME_SAMPLES);
-            out.extend(cleaned);
+            let mut frame = chunk.to_vec();
+            filter.process(&mut frame).expect("process");
+            assert_eq!(frame.len(), FRAME_SAMPLES);
+            out.extend(frame);
         }
         // One block late, and the echo (here the exact reference) is gone.
         assert!(out[ECHO_BLOCK..].iter().all(|v| v.abs() < 1e-6));

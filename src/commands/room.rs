@@ -16,11 +16,12 @@ use attune::audio::{
     Aec3, EchoFilter, EchoReference, FRAME_SAMPLES, SAMPLE_RATE, read_wav_mono, resample,
 };
 use attune::config::Config;
-use attune::stress::acoustic::mix::{NoiseBank, splitmix64};
+use attune::latency::percentile;
+use attune::stress::acoustic::mix::{NoiseBank, splitmix64, uniform};
 use attune::stt::wer::wer_percent;
 use attune::stt::{SpeechToText, WhisperStt};
 use attune::tts::TextToSpeech;
-use attune::vad::{Segment, Segmenter, SileroVad, VoiceDetector, gated_probability};
+use attune::vad::{EnergyDetector, FrontEnd, Segment, SileroVad};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -50,31 +51,19 @@ struct Clip {
     text: String,
 }
 
-/// The daemon's listening front end, frame by frame (as `app::listen` drives it).
+/// The daemon's listening front end with or without attune's echo canceller, frame by
+/// frame, as `app::listen` drives it.
 struct Ears {
-    vad: SileroVad,
-    segmenter: Segmenter,
-    gate_db: f32,
+    front: FrontEnd,
     echo: Option<(EchoFilter, EchoReference)>,
     raised_threshold_while_speaking: bool,
 }
 
-fn echo_filter(cancel_echo: bool) -> Option<(EchoFilter, EchoReference)> {
-    cancel_echo.then(|| {
-        let reference = EchoReference::default();
-        (
-            EchoFilter::new(Box::new(Aec3::new()), reference.clone()),
-            reference,
-        )
-    })
-}
-
 impl Ears {
     fn new(config: &Config) -> anyhow::Result<Self> {
+        let vad = SileroVad::load(&config.model_path(&config.vad.model))?;
         Ok(Self {
-            vad: SileroVad::load(&config.model_path(&config.vad.model))?,
-            segmenter: Segmenter::new(config.vad.clone()),
-            gate_db: config.vad.energy_gate_db,
+            front: FrontEnd::new(Box::new(vad), config.vad.clone()),
             raised_threshold_while_speaking: true,
             echo: None,
         })
@@ -82,17 +71,20 @@ impl Ears {
 
     /// A new room, with or without attune's echo canceller (a fresh one).
     fn new_room(&mut self, config: &Config, cancel_echo: bool) {
-        self.listen_again(config);
+        self.front.reset();
         // The listener raises the threshold while the kiosk speaks unless its voice is
         // removed from the microphone (by the hardware or by attune).
         self.raised_threshold_while_speaking = !(cancel_echo || config.audio.echo_cancellation);
-        self.echo = echo_filter(cancel_echo);
+        self.echo = cancel_echo.then(|| {
+            let reference = EchoReference::default();
+            let filter = EchoFilter::new(Box::new(Aec3::new()), reference.clone());
+            (filter, reference)
+        });
     }
 
     /// The detector starts afresh; the echo canceller keeps what it learnt of the room.
-    fn listen_again(&mut self, config: &Config) {
-        self.vad.reset();
-        self.segmenter = Segmenter::new(config.vad.clone());
+    fn listen_again(&mut self) {
+        self.front.reset();
     }
 
     /// The kiosk starts playing `reply` (16 kHz).
@@ -111,35 +103,28 @@ impl Ears {
 
     /// One frame, as the listening thread handles it.
     fn hear(&mut self, frame: &[f32], kiosk_speaking: bool) -> anyhow::Result<Vec<Segment>> {
-        let frame = match &mut self.echo {
-            Some((filter, _)) => filter.process(frame)?,
-            None => frame.to_vec(),
-        };
-        self.segmenter
-            .set_barge_in(kiosk_speaking && self.raised_threshold_while_speaking);
-        let prob = gated_probability(&mut self.vad, &frame, self.gate_db);
-        Ok(self.segmenter.push(&frame, prob))
+        let mut frame = frame.to_vec();
+        if let Some((filter, _)) = &mut self.echo {
+            filter.process(&mut frame)?;
+        }
+        let raised = kiosk_speaking && self.raised_threshold_while_speaking;
+        Ok(self.front.hear(&frame, raised))
     }
 }
 
-fn power_db(x: &[f32]) -> f32 {
-    let p = x.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() / x.len().max(1) as f64;
-    10.0 * (p.max(1e-20)).log10() as f32
-}
-
 fn scaled_to(x: &[f32], dbfs: f32) -> Vec<f32> {
-    let gain = 10f32.powf((dbfs - power_db(x)) / 20.0);
+    let gain = 10f32.powf((dbfs - EnergyDetector::level_db(x)) / 20.0);
     x.iter().map(|v| v * gain).collect()
 }
 
-fn unit(h: u64) -> f32 {
-    (h & 0xFF_FFFF) as f32 / 16_777_216.0
+fn unit(h: u64, shift: u32) -> f32 {
+    uniform(h, shift, 0.0, 1.0)
 }
 
 /// Where the customer's first word starts: the first 10 ms above 30 dB under the loudest.
 fn onset(x: &[f32]) -> usize {
     let block = 160;
-    let levels: Vec<f32> = x.chunks(block).map(power_db).collect();
+    let levels: Vec<f32> = x.chunks(block).map(EnergyDetector::level_db).collect();
     let peak = levels.iter().copied().fold(f32::MIN, f32::max);
     levels.iter().position(|l| *l > peak - 30.0).unwrap_or(0) * block
 }
@@ -193,12 +178,7 @@ pub(super) fn eval_room(args: RoomArgs) -> anyhow::Result<ExitCode> {
         "barge_in_p50_ms": echo_runs.with_aec.p50_ms,
         "barge_in_p95_ms": echo_runs.with_aec.p95_ms,
         "barge_in_within_300ms": echo_runs.with_aec.within_target,
-        "without_aec": {
-            "self_triggered_turns": echo_runs.without_aec.self_triggered,
-            "barge_in_missed": echo_runs.without_aec.missed,
-            "barge_in_p50_ms": echo_runs.without_aec.p50_ms,
-            "barge_in_within_300ms": echo_runs.without_aec.within_target,
-        },
+        "without_aec": echo_runs.without_aec.summary(),
         "wer": wer,
         "vad_false_triggers": false_triggers,
         "clips": clips.len(),
@@ -272,6 +252,19 @@ struct EchoFigures {
     within_target: f64,
 }
 
+impl EchoFigures {
+    /// The figures of the front end compared against.
+    fn summary(&self) -> serde_json::Value {
+        json!({
+            "self_triggered_turns": self.self_triggered,
+            "barge_in_missed": self.missed,
+            "barge_in_p50_ms": self.p50_ms,
+            "barge_in_within_300ms": self.within_target,
+        })
+    }
+}
+
+/// The echo runs with attune's canceller and without it.
 struct EchoRuns {
     with_aec: EchoFigures,
     without_aec: EchoFigures,
@@ -281,12 +274,12 @@ struct EchoRuns {
 /// One room for reply `i`: its impulse response and the echo's delay behind the reference.
 fn room(seed: u64, i: usize) -> (Vec<f32>, usize) {
     let h = splitmix64(splitmix64(seed ^ 0x0EC0) ^ i as u64);
-    let rt60 = 0.3 + 0.9 * unit(h);
+    let rt60 = 0.3 + 0.9 * unit(h, 0);
     // The loudspeaker is a few tens of centimetres from the microphone, well inside the
     // critical distance of a shop (~1.8 m) or a concourse (~3.7 m): its direct sound is
     // 10-20 dB above the room's reverberation.
-    let drr = 10.0 + unit(h >> 24) * 10.0;
-    let delay_s = 0.02 + 0.13 * unit(h >> 48);
+    let drr = 10.0 + unit(h, 24) * 10.0;
+    let delay_s = 0.02 + 0.13 * unit(h, 48);
     (
         impulse_response(SAMPLE_RATE, rt60, drr, h),
         (delay_s * SAMPLE_RATE as f32) as usize,
@@ -297,7 +290,8 @@ fn room(seed: u64, i: usize) -> (Vec<f32>, usize) {
 fn echo_of(reply: &[f32], rir: &[f32], delay: usize) -> Vec<f32> {
     let mut echo = vec![0.0; delay];
     echo.extend(convolve(reply, rir));
-    let gain = 10f32.powf((SPEECH_DBFS + ECHO_ABOVE_SPEECH_DB - power_db(reply)) / 20.0);
+    let gain =
+        10f32.powf((SPEECH_DBFS + ECHO_ABOVE_SPEECH_DB - EnergyDetector::level_db(reply)) / 20.0);
     echo.iter().map(|v| v * gain).collect()
 }
 
@@ -367,14 +361,8 @@ impl Room<'_> {
                 }
             }
             delays.sort_by(f64::total_cmp);
-            let pick = |q: f64| {
-                delays
-                    .get(((delays.len() as f64 - 1.0) * q).round() as usize)
-                    .copied()
-                    .unwrap_or(f64::NAN)
-            };
-            figures.p50_ms = pick(0.5);
-            figures.p95_ms = pick(0.95);
+            figures.p50_ms = percentile(&delays, 0.5).unwrap_or(f64::NAN);
+            figures.p95_ms = percentile(&delays, 0.95).unwrap_or(f64::NAN);
             figures.within_target = delays.iter().filter(|d| **d <= BARGE_IN_TARGET_MS).count()
                 as f64
                 / figures.tries.max(1) as f64;
@@ -405,7 +393,7 @@ impl Room<'_> {
         let len = echo.len() + 2 * SAMPLE_RATE as usize;
         let mut mic = self.noise(len, ROOM_SNR_DB, (self.seed, key, 1))?;
         add(&mut mic, &echo, 0);
-        self.ears.listen_again(self.config);
+        self.ears.listen_again();
         self.ears.play(reply);
         let mut started = 0;
         for (f, frame) in mic.chunks_exact(FRAME_SAMPLES).enumerate() {
@@ -429,7 +417,7 @@ impl Room<'_> {
         clip: &Clip,
         i: usize,
     ) -> anyhow::Result<BargeIn> {
-        let start_s = 0.5 + unit(splitmix64(self.seed ^ 0xBA26 ^ i as u64));
+        let start_s = 0.5 + unit(splitmix64(self.seed ^ 0xBA26 ^ i as u64), 0);
         let start = ((start_s * SAMPLE_RATE as f32) as usize).min(reply.len() / 2);
         let customer = scaled_to(&clip.audio, SPEECH_DBFS);
         let first_word = start + onset(&customer);
@@ -438,7 +426,7 @@ impl Room<'_> {
         add(&mut room, &customer, start);
         let mut mic = room.clone();
         add(&mut mic, &echo_of(reply, rir, delay), 0);
-        self.ears.listen_again(self.config);
+        self.ears.listen_again();
         self.ears.play(reply);
         let mut stopped_at: Option<usize> = None;
         let mut detected_ms = None;
@@ -507,7 +495,7 @@ impl Room<'_> {
                     }
                 }
             }
-            if let Some(Segment::Ended(audio)) = self.ears.segmenter.flush() {
+            if let Some(Segment::Ended(audio)) = self.ears.front.flush() {
                 segments.push(audio);
             }
             pairs.push((clip.text.clone(), self.transcribe(&segments)?));

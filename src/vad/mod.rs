@@ -2,10 +2,12 @@
 //! [`Segmenter`] that turns probabilities into utterances.
 
 mod energy;
+mod front;
 mod segmenter;
 mod silero;
 
 pub use energy::EnergyDetector;
+pub use front::FrontEnd;
 pub use segmenter::{Segment, Segmenter, VadConfig};
 pub use silero::SileroVad;
 

@@ -277,7 +277,8 @@ fn unsafe_is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-fn signal(pid: u32, sig: i32) {
+/// Sends `sig` to the child process `pid`.
+pub fn signal(pid: u32, sig: i32) {
     // SAFETY: sending a signal to our own child process.
     unsafe {
         libc::kill(pid as i32, sig);

@@ -205,6 +205,23 @@ pub fn repo_file(rel: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
+/// The example configuration (systemd/attune.toml) with `edit` applied and its state in
+/// `dir/state`, written to `dir/attune.toml` with the example knowledge base beside it.
+pub fn example_config(dir: &Path, edit: impl Fn(String) -> String) -> std::path::PathBuf {
+    let path = dir.join("attune.toml");
+    let text = edit(attune::config::EXAMPLE.replace(
+        "state_dir = \"/var/lib/attune\"",
+        &format!("state_dir = \"{}\"", dir.join("state").display()),
+    ));
+    std::fs::write(&path, text).expect("write config");
+    std::fs::copy(
+        repo_file("systemd/knowledge.toml"),
+        dir.join("knowledge.toml"),
+    )
+    .expect("knowledge base");
+    path
+}
+
 /// The shared recordings (`ATTUNE_TEST_DATA`, default `../shared/data`), or `None` after saying
 /// loudly that the test is skipped. CI sets `ATTUNE_REQUIRE_TEST_DATA=1`, which turns a
 /// missing folder into a failure.

@@ -42,6 +42,12 @@ pub fn splitmix64(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// A uniform draw in `lo..hi` from 24 bits of `h` starting at bit `shift`.
+pub fn uniform(h: u64, shift: u32, lo: f32, hi: f32) -> f32 {
+    let unit = ((h >> shift) & 0xFF_FFFF) as f32 / 16_777_216.0;
+    lo + unit * (hi - lo)
+}
+
 fn mean_power(x: &[f32]) -> f64 {
     if x.is_empty() {
         return 0.0;

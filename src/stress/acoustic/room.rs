@@ -3,7 +3,7 @@
 //! room's reverberation with the customer at a distance. Each variant is drawn from a
 //! SplitMix64 hash of (seed, row, variant) like [`super::mix`], so a run is reproducible.
 
-use super::mix::splitmix64;
+use super::mix::{splitmix64, uniform};
 use crate::audio::room::{convolve, impulse_response};
 
 /// One room: gain, optional band limits and reverberation.
@@ -18,12 +18,6 @@ pub struct Room {
     /// Direct-to-reverberant energy ratio in dB (lower: the customer stands farther away).
     pub drr_db: f32,
     seed: u64,
-}
-
-/// A uniform draw in `lo..hi` from 24 bits of `h` starting at bit `shift`.
-fn uniform(h: u64, shift: u32, lo: f32, hi: f32) -> f32 {
-    let unit = ((h >> shift) & 0xFF_FFFF) as f32 / 16_777_216.0;
-    lo + unit * (hi - lo)
 }
 
 impl Room {
