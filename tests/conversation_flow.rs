@@ -284,7 +284,7 @@ fn a_lost_microphone_is_reported_on_the_status_topic_and_recovered() {
         .iter()
         .filter_map(|u| match u {
             StatusUpdate::Audio(s) => Some(s.clone()),
-            StatusUpdate::Turn(_) | StatusUpdate::Stress(_) => None,
+            StatusUpdate::Turn(_) | StatusUpdate::Stress(_) | StatusUpdate::Speaker(_) => None,
         })
         .collect();
     assert_eq!(audio.len(), 3, "{audio:?}");

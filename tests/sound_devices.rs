@@ -155,6 +155,38 @@ impl SoundServer {
         }
     }
 
+    /// The virtual speaker vanishes: the kiosk's playback stream is ended, then its sink
+    /// removed (in that order, so PulseAudio cannot move the stream to the microphone's sink).
+    fn unplug_speaker(&mut self, kiosk_pid: u32) {
+        let listing = self.pactl(&["list", "sink-inputs"]);
+        let pid = format!("application.process.id = \"{kiosk_pid}\"");
+        for block in listing.split("Sink Input #").skip(1) {
+            if block.contains(&pid) {
+                let index = block.split_whitespace().next().unwrap_or_default();
+                self.cli(&format!("kill-sink-input {index}"));
+            }
+        }
+        let modules = self.pactl(&["list", "short", "modules"]);
+        let speaker = modules
+            .lines()
+            .find(|l| l.contains(&format!("sink_name={SPEAKER_SINK}")))
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no speaker module in {modules}"))
+            .to_string();
+        self.pactl(&["unload-module", &speaker]);
+    }
+
+    /// The virtual speaker comes back.
+    fn plug_speaker(&mut self) {
+        self.pactl(&[
+            "load-module",
+            "module-null-sink",
+            &format!("sink_name={SPEAKER_SINK}"),
+            "rate=48000",
+            "channels=2",
+        ]);
+    }
+
     /// Runs a command of PulseAudio's command-line interface (pactl has no "kill"; pacmd
     /// needs a PID file).
     fn cli(&self, command: &str) {
@@ -270,20 +302,32 @@ impl Rig {
 
     /// Waits until the status topic's `audio` field satisfies `want` (30 s at most).
     fn wait_for_audio_state(&mut self, want: impl Fn(&str) -> bool, what: &str) {
+        self.wait_for_status("audio", want, what);
+    }
+
+    /// Waits until the status topic's `field` satisfies `want` (30 s at most).
+    fn wait_for_status(&mut self, field: &str, want: impl Fn(&str) -> bool, what: &str) {
         let ok = self
             .staff
             .wait_until(Duration::from_secs(30), |seen: &[Msg]| {
                 seen.iter()
                     .rev()
                     .find(|m| m.topic == STATUS)
-                    .is_some_and(|m| want(m.json()["audio"].as_str().unwrap_or_default()))
+                    .is_some_and(|m| want(m.json()[field].as_str().unwrap_or_default()))
             });
         assert!(
             ok,
-            "status topic never said {what} (last: {:?})\n{}",
-            audio_state(&self.staff),
+            "status topic never said {what} (last {field}: {:?})\n{}",
+            status_field(&self.staff, field),
             self.log()
         );
+    }
+
+    /// The speaker is recorded afresh (its recorder ended with the sink it listened to).
+    fn record_again(&mut self) {
+        terminate(&mut self.recorder);
+        self.speaker_wav = self.speaker_wav.with_file_name("speaker-again.wav");
+        self.recorder = self.sound.record_speaker(&self.speaker_wav);
     }
 
     fn assert_kiosk_running(&mut self) {
@@ -312,10 +356,10 @@ impl Drop for Rig {
     }
 }
 
-fn audio_state(staff: &Staff) -> String {
+fn status_field(staff: &Staff, field: &str) -> String {
     staff
         .last_on(STATUS)
-        .map(|m| m.json()["audio"].as_str().unwrap_or_default().to_string())
+        .map(|m| m.json()[field].as_str().unwrap_or_default().to_string())
         .unwrap_or_default()
 }
 
@@ -425,5 +469,38 @@ fn a_microphone_missing_at_start_is_waited_for_and_then_heard() {
         said.contains("departure screens"),
         "the customer was answered about train times: {said}\n{}",
         rig.log()
+    );
+}
+
+#[test]
+fn a_speaker_that_vanishes_is_reported_and_reopened_and_the_next_customer_hears_the_reply() {
+    let mut rig = Rig::start(true);
+    rig.wait_for_audio_state(|a| a == "device:attune_mic", "listening");
+    rig.wait_for_status("speaker", |s| s == "device:attune_speaker", "speaking");
+
+    // The speaker is pulled out; a customer asks something. Their reply cannot be heard: the
+    // kiosk notices the speaker takes no audio, says so, and does not wait for it for ever.
+    rig.sound.unplug_speaker(rig.kiosk.id());
+    rig.sound
+        .say_into_microphone(&repo_file("tests/fixtures/demo/02-train-cancelled.wav"));
+    rig.wait_for_status("speaker", |s| s.starts_with("output lost"), "output lost");
+    rig.assert_kiosk_running();
+
+    // It comes back and is reopened; the next customer hears their answer.
+    rig.sound.plug_speaker();
+    rig.record_again();
+    rig.wait_for_status("speaker", |s| s == "device:attune_speaker", "recovered");
+    rig.sound
+        .say_into_microphone(&repo_file("tests/fixtures/demo/01-calm-toilets.wav"));
+    std::thread::sleep(Duration::from_secs(8));
+    let said = rig.finish();
+    let kiosk_log = rig.log();
+    assert!(
+        said.contains("toilet"),
+        "the next customer was answered through the reopened speaker: {said}\n{kiosk_log}"
+    );
+    assert!(
+        kiosk_log.contains("speaker open: attune_speaker (again)"),
+        "the speaker was reopened, the kiosk not restarted\n{kiosk_log}"
     );
 }

@@ -180,6 +180,8 @@ pub trait AlertPublisher: Send {
 pub enum StatusUpdate {
     /// The microphone's state in a few words ("ok", "lost: device unplugged").
     Audio(String),
+    /// The speaker's state: its name while it plays, "output lost: ..." while it is retried.
+    Speaker(String),
     /// A turn was answered; where its time went.
     Turn(crate::latency::TurnLatency),
     /// The customer's fused stress score (0..=1) after a turn, for Home Assistant's sensor.

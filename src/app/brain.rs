@@ -152,6 +152,16 @@ impl Brain {
                 self.alerts.report(StatusUpdate::Audio(input));
             }
             BrainMsg::InputEnded => return true,
+            BrainMsg::OutputTrouble(why) => {
+                tracing::warn!("output trouble: {why}");
+                self.systemd.status(&format!("speaker lost: {why}"));
+                self.alerts
+                    .report(StatusUpdate::Speaker(format!("output lost: {why}")));
+            }
+            BrainMsg::OutputRecovered(output) => {
+                self.systemd.status(&format!("speaking on {output}"));
+                self.alerts.report(StatusUpdate::Speaker(output));
+            }
         }
         false
     }

@@ -120,6 +120,7 @@ pub fn components(
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect(),
         audio: io.input.describe(),
+        speaker: io.output.describe(),
     };
     let (publisher, acks) = alerts(config, runtime, status)?;
     let knowledge = config.knowledge_base()?;

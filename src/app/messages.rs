@@ -72,6 +72,10 @@ pub(super) enum BrainMsg {
     InputRecovered(String),
     /// The input has ended for good (a recording ran out).
     InputEnded,
+    /// The speaker stopped playing (the device vanished); it is being retried.
+    OutputTrouble(String),
+    /// The named speaker plays again.
+    OutputRecovered(String),
 }
 
 /// A reply for the synthesis thread.

@@ -138,8 +138,10 @@ fn playback_loop(
 ) {
     let mut awaiting: Vec<u64> = Vec::new();
     let mut played_gen = activity.generation();
+    let mut trouble: Option<String> = None;
     loop {
         follow_generation(&mut played_gen, &activity, output.as_mut());
+        report_trouble(&mut trouble, output.as_mut(), &to_brain);
         match from_tts.recv_timeout(Duration::from_millis(5)) {
             Ok(PlayCmd::Chunk {
                 pcm,
@@ -159,7 +161,10 @@ fn playback_loop(
                         );
                     }
                     if let Err(e) = output.play(&pcm) {
-                        tracing::error!("playback failed on {}: {e}", output.describe());
+                        // A lost speaker is reported once, not for every sentence it drops.
+                        if trouble.is_none() {
+                            tracing::error!("playback failed on {}: {e}", output.describe());
+                        }
                     } else if let Some(t) = timing {
                         let _ = to_brain.try_send(BrainMsg::FirstAudio(t.heard()));
                     }
@@ -184,6 +189,26 @@ fn playback_loop(
     }
     if let Err(e) = output.finish() {
         tracing::error!("cannot finish output {}: {e}", output.describe());
+    }
+}
+
+/// Tells the brain when the speaker is lost (once) and when it plays again.
+fn report_trouble(
+    known: &mut Option<String>,
+    output: &mut dyn AudioOutput,
+    to_brain: &SyncSender<BrainMsg>,
+) {
+    let now = output.trouble();
+    if now.is_some() == known.is_some() {
+        return;
+    }
+    let msg = match &now {
+        Some(why) => BrainMsg::OutputTrouble(why.clone()),
+        None => BrainMsg::OutputRecovered(output.describe()),
+    };
+    // The brain's queue is bounded; a report that does not fit is tried again next poll.
+    if to_brain.try_send(msg).is_ok() {
+        *known = now;
     }
 }
 

@@ -186,10 +186,6 @@ impl AudioInput for EchoCancelledInput {
     fn describe(&self) -> String {
         self.inner.describe()
     }
-
-    fn cancels_echo(&self) -> bool {
-        true
-    }
 }
 
 /// A speaker that also hands what it plays to the echo canceller.
@@ -207,9 +203,12 @@ impl EchoTap {
 
 impl AudioOutput for EchoTap {
     fn play(&mut self, pcm: &Pcm) -> Result<(), AudioError> {
+        // Only audio the speaker took is a reference: the canceller would otherwise treat a
+        // lost speaker's dropped reply as echo and muffle the customer for its whole length.
+        self.inner.play(pcm)?;
         self.reference
             .push(&resample(&pcm.samples, pcm.sample_rate, SAMPLE_RATE)?);
-        self.inner.play(pcm)
+        Ok(())
     }
 
     fn stop(&mut self) -> Result<(), AudioError> {
@@ -223,6 +222,15 @@ impl AudioOutput for EchoTap {
 
     fn finish(&mut self) -> Result<(), AudioError> {
         self.inner.finish()
+    }
+
+    fn trouble(&mut self) -> Option<String> {
+        let trouble = self.inner.trouble();
+        if trouble.is_some() {
+            // What was queued when the speaker was lost will never be played.
+            self.reference.clear();
+        }
+        trouble
     }
 
     fn describe(&self) -> String {

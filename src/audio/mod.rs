@@ -134,11 +134,6 @@ pub trait AudioInput: Send {
     fn read_frame(&mut self) -> Result<Option<Vec<f32>>, AudioError>;
     /// Name for logs and the status topic.
     fn describe(&self) -> String;
-    /// Whether the kiosk's own voice is removed from this input (by attune), so the voice
-    /// detector need not raise its threshold while the kiosk speaks.
-    fn cancels_echo(&self) -> bool {
-        false
-    }
 }
 
 /// A sink for the kiosk's voice, driven by the playback thread.
@@ -151,6 +146,11 @@ pub trait AudioOutput: Send {
     fn is_playing(&mut self) -> bool;
     /// Plays out or flushes what is queued and releases files or devices.
     fn finish(&mut self) -> Result<(), AudioError>;
+    /// Why the device is not playing (lost, being reopened), or `None` while it works.
+    /// Polled by the playback thread, which may use the call to retry the device.
+    fn trouble(&mut self) -> Option<String> {
+        None
+    }
     /// Name for logs and the status topic.
     fn describe(&self) -> String;
 }

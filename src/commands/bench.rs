@@ -293,6 +293,7 @@ fn bench_alert(cfg: &Config) -> anyhow::Result<serde_json::Value> {
         version: env!("CARGO_PKG_VERSION").into(),
         models: Default::default(),
         audio: "bench".into(),
+        speaker: "bench".into(),
     };
     let (mut publisher, _acks) = attune::app::build::alerts(&bench_cfg, runtime.handle(), info)
         .context("starting the publisher")?;

@@ -102,6 +102,7 @@ pub fn status_info() -> StatusInfo {
         version: "0.1.0-test".into(),
         models: BTreeMap::from([("stt".to_string(), "ggml-tiny.en.bin".to_string())]),
         audio: "ok".into(),
+        speaker: "ok".into(),
     }
 }
 

@@ -322,6 +322,14 @@ impl Ledger {
         }
     }
 
+    /// Updates the speaker state shown on the status topic.
+    pub fn set_speaker(&mut self, speaker: &str) {
+        if self.info.speaker != speaker {
+            self.info.speaker = speaker.to_string();
+            self.status_dirty = true;
+        }
+    }
+
     /// Counts an answered turn and its latency on the status topic.
     pub fn record_turn(&mut self, turn: TurnLatency) {
         self.latency.record(turn);
@@ -502,6 +510,7 @@ mod tests {
             version: "t".into(),
             models: Default::default(),
             audio: "ok".into(),
+            speaker: "ok".into(),
         };
         Ledger::new(
             Topics::new("a", &kiosk()),

@@ -78,6 +78,8 @@ pub struct StatusInfo {
     pub models: BTreeMap<String, String>,
     /// Audio state in a word or two ("ok", "no input device").
     pub audio: String,
+    /// The speaker's state: its name while it plays, "output lost: ..." while it is retried.
+    pub speaker: String,
 }
 
 /// A snapshot of the link, for health checks and tests.
@@ -182,6 +184,12 @@ impl StatusHandle {
     /// Sets the audio state shown on the status topic ("ok", "no input device", ...).
     pub fn set_audio_state(&self, audio: &str) {
         self.shared.lock().set_audio(audio);
+        self.shared.poke();
+    }
+
+    /// Sets the speaker state shown on the status topic.
+    pub fn set_speaker_state(&self, speaker: &str) {
+        self.shared.lock().set_speaker(speaker);
         self.shared.poke();
     }
 
@@ -421,6 +429,7 @@ impl AlertPublisher for MqttPublisher {
         let handle = self.status_handle();
         match update {
             StatusUpdate::Audio(state) => handle.set_audio_state(&state),
+            StatusUpdate::Speaker(state) => handle.set_speaker_state(&state),
             StatusUpdate::Turn(turn) => handle.record_turn(turn),
             StatusUpdate::Stress(score) => handle.set_customer_stress(score),
         }

@@ -240,6 +240,7 @@ mod tests {
             version: "0.1.0".into(),
             models: [("stt".to_string(), "tiny.en".to_string())].into(),
             audio: "ok".into(),
+            speaker: "device:usb".into(),
         };
         let k = kiosk();
         let s = Status {
@@ -261,6 +262,7 @@ mod tests {
         assert_eq!(v["version"], "0.1.0");
         assert_eq!(v["models"]["stt"], "tiny.en");
         assert_eq!(v["audio"], "ok");
+        assert_eq!(v["speaker"], "device:usb");
         assert_eq!(v["open_alerts"], 2);
         assert_eq!(v["expired_alerts"], 1);
         assert_eq!(v["latency"]["turns"], 3);
