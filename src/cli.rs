@@ -204,6 +204,14 @@ pub enum EvalCommand {
         /// Seed for rooms, delays, noise segments and the choice of recordings.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// whisper.cpp ggml model to use instead of the configured one (to compare
+        /// recognisers: `attune models fetch --whisper base` installs ggml-base-q8_0.bin).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Also measure the word error rates and false starts with RNNoise noise suppression
+        /// in front of the detector (keys wer_noise_suppressed, vad_false_triggers_noise_suppressed).
+        #[arg(long)]
+        noise_suppression: bool,
         /// Leave out the summary (progress still goes to stderr; stdout is the JSON line).
         #[arg(long)]
         json: bool,

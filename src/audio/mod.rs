@@ -6,6 +6,7 @@
 mod aec3;
 mod clock;
 mod cpal;
+mod denoise;
 mod echo;
 mod null;
 mod resample;
@@ -19,12 +20,13 @@ pub use self::aec3::Aec3;
 pub use self::cpal::{CpalInput, DeviceInfo, DeviceState, list_devices};
 pub use self::rodio::RodioOutput;
 pub use clock::Clock;
+pub use denoise::NoiseSuppressor;
 pub use echo::{
     ECHO_BLOCK, EchoCancelledInput, EchoCanceller, EchoFilter, EchoReference, EchoTap,
     MakeCanceller,
 };
 pub use null::{NullInput, NullOutput};
-pub use resample::resample;
+pub use resample::{FrameResampler, resample};
 pub use spec::AudioSpec;
 pub use wav::{WavInput, WavOutput, read_wav_mono, write_wav_mono};
 

@@ -1,7 +1,8 @@
-//! Whole-clip sample-rate conversion (FFT resampler from rubato).
+//! Sample-rate conversion (FFT resamplers from rubato): whole clips, and fixed-size frames as
+//! they stream.
 
 use super::AudioError;
-use rubato::{FftFixedIn, Resampler};
+use rubato::{FftFixedIn, FftFixedInOut, Resampler};
 
 const CHUNK: usize = 1024;
 
@@ -44,6 +45,54 @@ pub fn resample(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>, AudioEr
     Ok(out.get(delay..end).map(<[f32]>::to_vec).unwrap_or_default())
 }
 
+/// Converts a stream of fixed-size frames from one rate to another (an integer ratio, such as
+/// 16 kHz to 48 kHz and back), with a constant delay.
+pub struct FrameResampler {
+    inner: FftFixedInOut<f32>,
+    from: u32,
+    to: u32,
+}
+
+impl FrameResampler {
+    /// Frames of `frame` samples at `from` Hz in, frames of `frame * to / from` out.
+    pub fn new(from: u32, to: u32, frame: usize) -> Result<Self, AudioError> {
+        let inner = FftFixedInOut::new(from as usize, to as usize, frame, 1).map_err(|e| {
+            AudioError::Resample {
+                from,
+                to,
+                why: e.to_string(),
+            }
+        })?;
+        if inner.input_frames_next() != frame {
+            return Err(AudioError::Resample {
+                from,
+                to,
+                why: format!("frames of {frame} samples do not divide into the ratio"),
+            });
+        }
+        Ok(Self { inner, from, to })
+    }
+
+    /// Samples of delay the conversion adds, at the output rate.
+    pub fn delay(&self) -> usize {
+        self.inner.output_delay()
+    }
+
+    /// One frame in, one frame out.
+    pub fn process(&mut self, frame: &[f32]) -> Result<Vec<f32>, AudioError> {
+        let (from, to) = (self.from, self.to);
+        let mut out = self
+            .inner
+            .process(&[frame], None)
+            .map_err(|e| AudioError::Resample {
+                from,
+                to,
+                why: e.to_string(),
+            })?;
+        Ok(out.pop().unwrap_or_default())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,6 +117,27 @@ mod tests {
         );
         let rms = (out[1000..15000].iter().map(|x| x * x).sum::<f32>() / 14000.0).sqrt();
         assert!((rms - 0.3535).abs() < 0.02, "rms {rms}");
+    }
+
+    #[test]
+    fn frames_stream_up_and_back_down_with_a_constant_delay() {
+        let input = tone(16_000, 440.0, 1.0);
+        let mut up = FrameResampler::new(16_000, 48_000, 512).expect("up");
+        let mut down = FrameResampler::new(48_000, 16_000, 1536).expect("down");
+        let mut out = Vec::new();
+        for frame in input.chunks_exact(512) {
+            let high = up.process(frame).expect("up");
+            assert_eq!(high.len(), 1536);
+            out.extend(down.process(&high).expect("down"));
+        }
+        let delay = up.delay() / 3 + down.delay();
+        let err = input[..out.len() - delay]
+            .iter()
+            .zip(&out[delay..])
+            .skip(2048)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(err < 0.02, "largest difference after the delay: {err}");
     }
 
     #[test]

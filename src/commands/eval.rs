@@ -39,6 +39,8 @@ pub(super) fn eval(command: EvalCommand) -> anyhow::Result<ExitCode> {
             replies,
             clips,
             seed,
+            model,
+            noise_suppression,
             json,
         } => super::room::eval_room(super::room::RoomArgs {
             config,
@@ -46,6 +48,8 @@ pub(super) fn eval(command: EvalCommand) -> anyhow::Result<ExitCode> {
             replies,
             clips,
             seed,
+            model,
+            noise_suppression,
             json,
         }),
         EvalCommand::Features {

@@ -13,7 +13,8 @@
 use anyhow::{Context, bail};
 use attune::audio::room::{convolve, impulse_response};
 use attune::audio::{
-    Aec3, EchoFilter, EchoReference, FRAME_SAMPLES, SAMPLE_RATE, read_wav_mono, resample,
+    Aec3, EchoFilter, EchoReference, FRAME_SAMPLES, NoiseSuppressor, SAMPLE_RATE, read_wav_mono,
+    resample,
 };
 use attune::config::Config;
 use attune::latency::percentile;
@@ -42,6 +43,8 @@ pub(super) struct RoomArgs {
     pub replies: usize,
     pub clips: usize,
     pub seed: u64,
+    pub model: Option<PathBuf>,
+    pub noise_suppression: bool,
     pub json: bool,
 }
 
@@ -56,6 +59,7 @@ struct Clip {
 struct Ears {
     front: FrontEnd,
     echo: Option<(EchoFilter, EchoReference)>,
+    denoise: Option<NoiseSuppressor>,
     raised_threshold_while_speaking: bool,
 }
 
@@ -66,15 +70,22 @@ impl Ears {
             front: FrontEnd::new(Box::new(vad), config.vad.clone()),
             raised_threshold_while_speaking: true,
             echo: None,
+            denoise: None,
         })
+    }
+
+    /// Noise suppression behind the echo canceller from now on (a fresh one), or none.
+    fn suppress_noise(&mut self, on: bool) -> anyhow::Result<()> {
+        self.denoise = on.then(NoiseSuppressor::new).transpose()?;
+        Ok(())
     }
 
     /// A new room, with or without attune's echo canceller (a fresh one).
     fn new_room(&mut self, config: &Config, cancel_echo: bool) {
         self.front.reset();
-        // The listener raises the threshold while the kiosk speaks unless its voice is
-        // removed from the microphone (by the hardware or by attune).
-        self.raised_threshold_while_speaking = !(cancel_echo || config.audio.echo_cancellation);
+        // The listener raises the threshold while the kiosk speaks unless the hardware
+        // removes its voice; behind attune's canceller it stays raised.
+        self.raised_threshold_while_speaking = !config.audio.echo_cancellation;
         self.echo = cancel_echo.then(|| {
             let reference = EchoReference::default();
             let filter = EchoFilter::new(Box::new(Aec3::new()), reference.clone());
@@ -106,6 +117,9 @@ impl Ears {
         let mut frame = frame.to_vec();
         if let Some((filter, _)) = &mut self.echo {
             filter.process(&mut frame)?;
+        }
+        if let Some(denoise) = &mut self.denoise {
+            denoise.process(&mut frame)?;
         }
         let raised = kiosk_speaking && self.raised_threshold_while_speaking;
         Ok(self.front.hear(&frame, raised))
@@ -149,7 +163,11 @@ pub(super) fn eval_room(args: RoomArgs) -> anyhow::Result<ExitCode> {
     let replies = synthesise_replies(&config, args.replies)?;
     let kb = config.knowledge_base()?;
     let prompt = attune::app::build::recogniser_prompt(&config, &kb);
-    let mut stt = WhisperStt::load(&config.model_path(&config.stt.model), &config.stt, prompt)?;
+    let model = args
+        .model
+        .clone()
+        .unwrap_or_else(|| config.model_path(&config.stt.model));
+    let mut stt = WhisperStt::load(&model, &config.stt, prompt)?;
 
     let mut ears = Ears::new(&config)?;
     let mut room = Room {
@@ -160,17 +178,11 @@ pub(super) fn eval_room(args: RoomArgs) -> anyhow::Result<ExitCode> {
         seed: args.seed,
     };
     let echo_runs = room.echo_runs(&replies, &clips)?;
-    let mut wer = serde_json::Map::new();
-    let mut false_triggers = serde_json::Map::new();
-    for snr in [None, Some(20.0), Some(10.0), Some(5.0)] {
-        let name = snr.map_or("clean".to_string(), |s: f32| format!("snr{s:.0}"));
-        let (w, ft) = room.wer_run(&clips, snr)?;
-        eprintln!("room: {name}: WER {w:.1}%, {ft} VAD false triggers");
-        wer.insert(name.clone(), json!(w));
-        false_triggers.insert(name, json!(ft));
-    }
-    wer.insert("barge_in_snr10".into(), json!(echo_runs.barge_in_wer));
-    let out = json!({
+    let mut plain = room.noise_runs(&clips, false)?;
+    plain
+        .wer
+        .insert("barge_in_snr10".into(), json!(echo_runs.barge_in_wer));
+    let mut out = json!({
         "replies": replies.len(),
         "self_triggered_turns": echo_runs.with_aec.self_triggered,
         "barge_in_tries": echo_runs.with_aec.tries,
@@ -179,11 +191,18 @@ pub(super) fn eval_room(args: RoomArgs) -> anyhow::Result<ExitCode> {
         "barge_in_p95_ms": echo_runs.with_aec.p95_ms,
         "barge_in_within_300ms": echo_runs.with_aec.within_target,
         "without_aec": echo_runs.without_aec.summary(),
-        "wer": wer,
-        "vad_false_triggers": false_triggers,
+        "wer": plain.wer,
+        "vad_false_triggers": plain.false_triggers,
+        "stt_model": model.file_name().map(|n| n.to_string_lossy().into_owned()),
+        "stt_seconds_per_clip": plain.stt_seconds_per_clip,
         "clips": clips.len(),
         "seed": args.seed,
     });
+    if args.noise_suppression {
+        let suppressed = room.noise_runs(&clips, true)?;
+        out["wer_noise_suppressed"] = json!(suppressed.wer);
+        out["vad_false_triggers_noise_suppressed"] = json!(suppressed.false_triggers);
+    }
     if !args.json {
         eprintln!(
             "room: {} replies; turns triggered by the kiosk's own voice: {} with AEC, {} without",
@@ -226,10 +245,13 @@ fn load_clips(data: &Path, n: usize, seed: u64) -> anyhow::Result<Vec<Clip>> {
 }
 
 /// `n` of the kiosk's own replies (its fixed prompts and answers, in turn), in its voice.
+/// The voice is deterministic, so the figures repeat from run to run.
 fn synthesise_replies(config: &Config, n: usize) -> anyhow::Result<Vec<Vec<f32>>> {
     let kb = config.knowledge_base()?;
     let prompts = attune::app::build::fixed_prompts(&config.replies, &kb);
-    let mut voice = attune::app::build::voice(config)?;
+    let mut config = config.clone();
+    config.tts.deterministic = true;
+    let mut voice = attune::app::build::voice(&config)?;
     prompts
         .iter()
         .cycle()
@@ -302,6 +324,21 @@ struct Room<'a> {
     bank: &'a mut NoiseBank,
     stt: &'a mut WhisperStt,
     seed: u64,
+}
+
+/// The recogniser behind the detector at one noise level.
+struct WerRun {
+    wer: f64,
+    false_starts: usize,
+    stt_seconds_per_clip: f64,
+}
+
+/// Word error rates and false starts per noise level (keys clean, snr20, snr10, snr5).
+#[derive(Default)]
+struct NoiseRuns {
+    wer: serde_json::Map<String, serde_json::Value>,
+    false_triggers: serde_json::Map<String, serde_json::Value>,
+    stt_seconds_per_clip: f64,
 }
 
 /// One barge-in try.
@@ -467,12 +504,42 @@ impl Room<'_> {
         Ok(BargeIn { detected_ms, heard })
     }
 
-    /// Word error rate of the recogniser behind the detector, and the detector's false
-    /// starts in the two seconds of noise before each customer, at `snr_db` (or clean).
-    fn wer_run(&mut self, clips: &[Clip], snr_db: Option<f32>) -> anyhow::Result<(f64, usize)> {
+    /// The word error rates and false starts clean and at 20, 10 and 5 dB SNR, with or
+    /// without noise suppression in front of the detector.
+    fn noise_runs(&mut self, clips: &[Clip], suppress: bool) -> anyhow::Result<NoiseRuns> {
+        let mut runs = NoiseRuns::default();
+        for snr in [None, Some(20.0), Some(10.0), Some(5.0)] {
+            let name = snr.map_or("clean".to_string(), |s: f32| format!("snr{s:.0}"));
+            let run = self.wer_run(clips, snr, suppress)?;
+            eprintln!(
+                "room: {name}{}: WER {:.1}%, {} VAD false triggers, {:.2} s per clip",
+                if suppress { " (suppressed)" } else { "" },
+                run.wer,
+                run.false_starts,
+                run.stt_seconds_per_clip
+            );
+            if snr.is_none() {
+                runs.stt_seconds_per_clip = run.stt_seconds_per_clip;
+            }
+            runs.wer.insert(name.clone(), json!(run.wer));
+            runs.false_triggers.insert(name, json!(run.false_starts));
+        }
+        Ok(runs)
+    }
+
+    /// Word error rate of the recogniser behind the detector, the detector's false starts in
+    /// the two seconds of noise before each customer, at `snr_db` (or clean), and the
+    /// recogniser's time.
+    fn wer_run(
+        &mut self,
+        clips: &[Clip],
+        snr_db: Option<f32>,
+        suppress: bool,
+    ) -> anyhow::Result<WerRun> {
         let lead = 2 * SAMPLE_RATE as usize;
         let mut pairs = Vec::new();
         let mut false_starts = 0;
+        let mut stt_seconds = 0.0;
         for (i, clip) in clips.iter().enumerate() {
             let customer = scaled_to(&clip.audio, SPEECH_DBFS);
             let len = lead + customer.len() + SAMPLE_RATE as usize;
@@ -483,6 +550,7 @@ impl Room<'_> {
             add(&mut mic, &customer, lead);
             let first_word = lead + onset(&customer);
             self.ears.new_room(self.config, false);
+            self.ears.suppress_noise(suppress)?;
             let mut segments = Vec::new();
             for (f, frame) in mic.chunks_exact(FRAME_SAMPLES).enumerate() {
                 for seg in self.ears.hear(frame, false)? {
@@ -498,9 +566,15 @@ impl Room<'_> {
             if let Some(Segment::Ended(audio)) = self.ears.front.flush() {
                 segments.push(audio);
             }
+            let started = std::time::Instant::now();
             pairs.push((clip.text.clone(), self.transcribe(&segments)?));
+            stt_seconds += started.elapsed().as_secs_f64();
         }
-        let wer = wer_percent(pairs.iter().map(|(r, h)| (r.as_str(), h.as_str())));
-        Ok((wer, false_starts))
+        self.ears.suppress_noise(false)?;
+        Ok(WerRun {
+            wer: wer_percent(pairs.iter().map(|(r, h)| (r.as_str(), h.as_str()))),
+            false_starts,
+            stt_seconds_per_clip: stt_seconds / clips.len().max(1) as f64,
+        })
     }
 }

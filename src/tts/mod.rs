@@ -170,6 +170,10 @@ pub struct TtsConfig {
     /// Trade synthesis speed for memory, for boards with little RAM: ONNX Runtime allocates per
     /// run instead of keeping an arena the size of the longest sentence.
     pub low_memory: bool,
+    /// Speak without Piper's random variation (its noise scales set to 0): the same text
+    /// always gives the same audio, a little flatter. `attune eval room` uses it so that its
+    /// figures repeat from run to run.
+    pub deterministic: bool,
 }
 
 impl Default for TtsConfig {
@@ -182,6 +186,7 @@ impl Default for TtsConfig {
             slow_length_scale: 1.2,
             stream_sentences: true,
             low_memory: false,
+            deterministic: false,
         }
     }
 }

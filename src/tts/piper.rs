@@ -18,6 +18,8 @@ pub struct PiperTts {
     piper: Piper,
     normal: f32,
     slow: f32,
+    /// `Some(0.0)` for both noise scales when deterministic, else the voice's own.
+    noise: Option<f32>,
 }
 
 /// Where ONNX Runtime was loaded from, or why it could not be: it can be loaded once only.
@@ -86,6 +88,7 @@ impl PiperTts {
             piper: Piper::from_session(session, config),
             normal: cfg.length_scale,
             slow: cfg.slow_length_scale,
+            noise: cfg.deterministic.then_some(0.0),
         };
         // Synthesising one word proves espeak-ng and the voice work before the kiosk needs them.
         me.synthesize("Ready.", Pace::Normal)
@@ -130,7 +133,7 @@ impl TextToSpeech for PiperTts {
         };
         let (samples, sample_rate) = self
             .piper
-            .create(text, false, None, Some(scale), None, None)
+            .create(text, false, None, Some(scale), self.noise, self.noise)
             .map_err(|e| TtsError::Synthesis(e.to_string()))?;
         Ok(Pcm {
             samples,
