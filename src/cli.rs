@@ -195,7 +195,8 @@ pub enum EvalCommand {
         /// ATTUNE_TEST_DATA, else ../shared/data).
         #[arg(long)]
         data: Option<PathBuf>,
-        /// Kiosk replies played (each once alone and once with a customer talking over it).
+        /// Kiosk replies played (each once alone and once with a customer talking over it);
+        /// 0 measures only the recogniser and the detector in noise.
         #[arg(long, default_value_t = 50)]
         replies: usize,
         /// Customer recordings used for the word error rates (at most all of them).

@@ -179,9 +179,11 @@ pub(super) fn eval_room(args: RoomArgs) -> anyhow::Result<ExitCode> {
     };
     let echo_runs = room.echo_runs(&replies, &clips)?;
     let mut plain = room.noise_runs(&clips, false)?;
-    plain
-        .wer
-        .insert("barge_in_snr10".into(), json!(echo_runs.barge_in_wer));
+    if !replies.is_empty() {
+        plain
+            .wer
+            .insert("barge_in_snr10".into(), json!(echo_runs.barge_in_wer));
+    }
     let mut out = json!({
         "replies": replies.len(),
         "self_triggered_turns": echo_runs.with_aec.self_triggered,
