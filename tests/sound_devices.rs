@@ -28,6 +28,7 @@ struct SoundServer {
     dir: tempfile::TempDir,
     server: Child,
     mic_module: Option<String>,
+    speaker_module: Option<String>,
 }
 
 impl SoundServer {
@@ -49,8 +50,7 @@ impl SoundServer {
             dir.path().join("server.pa"),
             format!(
                 "load-module module-native-protocol-unix auth-anonymous=1 socket={}\n\
-                 load-module module-cli-protocol-unix socket={}\n\
-                 load-module module-null-sink sink_name={SPEAKER_SINK} rate=48000 channels=2\n",
+                 load-module module-cli-protocol-unix socket={}\n",
                 socket.display(),
                 runtime.join("cli").display()
             ),
@@ -84,11 +84,13 @@ impl SoundServer {
                 .expect("pulseaudio"),
             dir,
             mic_module: None,
+            speaker_module: None,
         };
         let up = mqtt_harness::wait_for(Duration::from_secs(10), || {
             server.pactl_ok(&["info"]).is_some()
         });
         assert!(up, "PulseAudio did not start: {}", server.log());
+        server.plug_speaker();
         if microphone {
             server.plug_microphone();
         }
@@ -127,16 +129,40 @@ impl SoundServer {
             .unwrap_or_else(|| panic!("pactl {args:?} failed: {}", self.log()))
     }
 
-    /// The virtual microphone appears (its sink is created).
-    fn plug_microphone(&mut self) {
-        let index = self.pactl(&[
+    /// A virtual sound card appears: a null sink named `name`; returns its module.
+    fn load_null_sink(&self, name: &str) -> String {
+        self.pactl(&[
             "load-module",
             "module-null-sink",
-            &format!("sink_name={MIC_SINK}"),
+            &format!("sink_name={name}"),
             "rate=48000",
             "channels=2",
-        ]);
-        self.mic_module = Some(index.trim().to_string());
+        ])
+        .trim()
+        .to_string()
+    }
+
+    /// Ends the kiosk's streams of one kind (`source-output` for capture, `sink-input` for
+    /// playback), as a device that vanishes ends them.
+    fn end_streams(&self, kind: &str, kiosk_pid: u32) {
+        let listing = self.pactl(&["list", &format!("{kind}s")]);
+        let header = if kind == "source-output" {
+            "Source Output #"
+        } else {
+            "Sink Input #"
+        };
+        let pid = format!("application.process.id = \"{kiosk_pid}\"");
+        for block in listing.split(header).skip(1) {
+            if block.contains(&pid) {
+                let index = block.split_whitespace().next().unwrap_or_default();
+                self.cli(&format!("kill-{kind} {index}"));
+            }
+        }
+    }
+
+    /// The virtual microphone appears (its sink is created).
+    fn plug_microphone(&mut self) {
+        self.mic_module = Some(self.load_null_sink(MIC_SINK));
     }
 
     /// The virtual microphone vanishes under the kiosk: its sink is removed and the kiosk's
@@ -145,46 +171,21 @@ impl SoundServer {
         if let Some(m) = self.mic_module.take() {
             self.pactl(&["unload-module", &m]);
         }
-        let listing = self.pactl(&["list", "source-outputs"]);
-        let pid = format!("application.process.id = \"{kiosk_pid}\"");
-        for block in listing.split("Source Output #").skip(1) {
-            if block.contains(&pid) {
-                let index = block.split_whitespace().next().unwrap_or_default();
-                self.cli(&format!("kill-source-output {index}"));
-            }
-        }
+        self.end_streams("source-output", kiosk_pid);
+    }
+
+    /// The virtual speaker appears.
+    fn plug_speaker(&mut self) {
+        self.speaker_module = Some(self.load_null_sink(SPEAKER_SINK));
     }
 
     /// The virtual speaker vanishes: the kiosk's playback stream is ended, then its sink
     /// removed (in that order, so PulseAudio cannot move the stream to the microphone's sink).
     fn unplug_speaker(&mut self, kiosk_pid: u32) {
-        let listing = self.pactl(&["list", "sink-inputs"]);
-        let pid = format!("application.process.id = \"{kiosk_pid}\"");
-        for block in listing.split("Sink Input #").skip(1) {
-            if block.contains(&pid) {
-                let index = block.split_whitespace().next().unwrap_or_default();
-                self.cli(&format!("kill-sink-input {index}"));
-            }
+        self.end_streams("sink-input", kiosk_pid);
+        if let Some(m) = self.speaker_module.take() {
+            self.pactl(&["unload-module", &m]);
         }
-        let modules = self.pactl(&["list", "short", "modules"]);
-        let speaker = modules
-            .lines()
-            .find(|l| l.contains(&format!("sink_name={SPEAKER_SINK}")))
-            .and_then(|l| l.split_whitespace().next())
-            .unwrap_or_else(|| panic!("no speaker module in {modules}"))
-            .to_string();
-        self.pactl(&["unload-module", &speaker]);
-    }
-
-    /// The virtual speaker comes back.
-    fn plug_speaker(&mut self) {
-        self.pactl(&[
-            "load-module",
-            "module-null-sink",
-            &format!("sink_name={SPEAKER_SINK}"),
-            "rate=48000",
-            "channels=2",
-        ]);
     }
 
     /// Runs a command of PulseAudio's command-line interface (pactl has no "kill"; pacmd

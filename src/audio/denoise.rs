@@ -64,10 +64,7 @@ impl NoiseSuppressor {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn level_db(x: &[f32]) -> f32 {
-        10.0 * (x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32 + 1e-12).log10()
-    }
+    use crate::vad::EnergyDetector;
 
     /// White noise (deterministic).
     fn noise(n: usize, amplitude: f32) -> Vec<f32> {
@@ -94,7 +91,8 @@ mod tests {
             out.extend(frame);
         }
         let last = SAMPLE_RATE as usize;
-        let drop = level_db(&input[input.len() - last..]) - level_db(&out[out.len() - last..]);
+        let drop = EnergyDetector::level_db(&input[input.len() - last..])
+            - EnergyDetector::level_db(&out[out.len() - last..]);
         // 6.6 dB here: RNNoise keeps some of a noise that fills the whole speech band.
         assert!(drop > 4.0, "steady noise only {drop:.1} dB quieter");
     }

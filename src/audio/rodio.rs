@@ -46,8 +46,8 @@ struct Progress {
 
 /// A speaker, reopened when it vanishes.
 pub struct RodioOutput {
+    /// Part of the device's name; `None` for the default device.
     name: Option<String>,
-    label: String,
     stream: Option<Stream>,
     progress: Progress,
     /// Why the speaker is lost, and when to try it again.
@@ -65,7 +65,6 @@ impl RodioOutput {
         tracing::info!("speaker open: {label}");
         Ok(Self {
             name,
-            label,
             stream: Some(stream),
             progress: Progress {
                 at: (0, Duration::ZERO),
@@ -75,33 +74,34 @@ impl RodioOutput {
         })
     }
 
+    /// The device as named in logs and errors.
+    fn label(&self) -> &str {
+        self.name.as_deref().unwrap_or("default")
+    }
+
     /// The speaker stopped taking audio: drop the stream and what was queued.
     fn mark_lost(&mut self, why: String) {
-        tracing::warn!("speaker {} lost: {why}; retrying", self.label);
+        tracing::warn!("speaker {} lost: {why}; retrying", self.label());
         self.stream = None;
         self.lost = Some((why, Instant::now() + RETRY));
     }
 
-    /// Reopens a lost speaker when its retry is due; true when it is open.
-    fn reopen_if_due(&mut self) -> bool {
-        let Some((_, due)) = &self.lost else {
-            return true;
-        };
-        if Instant::now() < *due {
-            return false;
+    /// Reopens a lost speaker when its retry is due.
+    fn reopen_if_due(&mut self) {
+        if self
+            .lost
+            .as_ref()
+            .is_none_or(|(_, due)| Instant::now() < *due)
+        {
+            return;
         }
-        match Stream::open(self.name.clone(), &self.label) {
+        match Stream::open(self.name.clone(), self.label()) {
             Ok(stream) => {
-                tracing::info!("speaker open: {} (again)", self.label);
+                tracing::info!("speaker open: {} (again)", self.label());
                 self.stream = Some(stream);
                 self.lost = None;
-                self.progress.since = Instant::now();
-                true
             }
-            Err(why) => {
-                self.lost = Some((why, Instant::now() + RETRY));
-                false
-            }
+            Err(why) => self.lost = Some((why, Instant::now() + RETRY)),
         }
     }
 
@@ -229,7 +229,7 @@ impl AudioOutput for RodioOutput {
                 .as_ref()
                 .map_or_else(String::new, |(w, _)| w.clone());
             return Err(AudioError::Device {
-                device: self.label.clone(),
+                device: self.label().to_string(),
                 why: format!("lost ({why}); audio dropped"),
             });
         };
@@ -269,6 +269,6 @@ impl AudioOutput for RodioOutput {
     }
 
     fn describe(&self) -> String {
-        format!("device:{}", self.label)
+        format!("device:{}", self.label())
     }
 }
