@@ -258,9 +258,14 @@ fn an_acknowledged_alert_closes_when_the_customer_leaves() {
     assert!(acks.recv_timeout(Duration::from_secs(5)).is_ok());
     p.customer_left("g-1").unwrap();
     p.customer_left("g-2").unwrap();
+    // Both events are published in the order the calls were made, but each is its own
+    // message: wait for the later one too rather than assume it has arrived.
     assert!(staff.wait_until(Duration::from_secs(5), |s| {
-        s.iter()
-            .any(|m| m.json()["event"] == "alert_closed" && m.json()["alert_id"] == "g-1")
+        let has = |event: &str, id: &str| {
+            s.iter()
+                .any(|m| m.json()["event"] == event && m.json()["alert_id"] == id)
+        };
+        has("alert_closed", "g-1") && has("customer_left", "g-2")
     }));
     assert_eq!(events(&staff, "customer_left", "g-2"), 1);
     assert_eq!(
