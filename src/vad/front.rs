@@ -2,6 +2,7 @@
 //! daemon's listening thread and `attune eval room` both hear through it, so the evaluation
 //! measures what the kiosk does.
 
+use super::segmenter::frames_for;
 use super::{Segment, Segmenter, VadConfig, VoiceDetector, gated_probability};
 
 /// Turns microphone frames into utterances.
@@ -9,6 +10,8 @@ pub struct FrontEnd {
     detector: Box<dyn VoiceDetector>,
     segmenter: Segmenter,
     config: VadConfig,
+    /// Frames the raised threshold still holds after the kiosk stopped speaking.
+    tail_left: usize,
 }
 
 impl FrontEnd {
@@ -18,13 +21,21 @@ impl FrontEnd {
             detector,
             segmenter: Segmenter::new(config.clone()),
             config,
+            tail_left: 0,
         }
     }
 
     /// One frame of [`crate::audio::FRAME_SAMPLES`] samples. `kiosk_speaking` raises the
-    /// onset threshold (barge-in), for microphones that still hear the kiosk's own voice.
+    /// onset threshold (barge-in), for microphones that still hear the kiosk's own voice; it
+    /// stays raised for `echo_tail_ms` after the kiosk stops.
     pub fn hear(&mut self, frame: &[f32], kiosk_speaking: bool) -> Vec<Segment> {
-        self.segmenter.set_barge_in(kiosk_speaking);
+        self.segmenter
+            .set_barge_in(kiosk_speaking || self.tail_left > 0);
+        self.tail_left = if kiosk_speaking {
+            frames_for(self.config.echo_tail_ms)
+        } else {
+            self.tail_left.saturating_sub(1)
+        };
         let prob = gated_probability(self.detector.as_mut(), frame, self.config.energy_gate_db);
         self.segmenter.push(frame, prob)
     }
@@ -44,6 +55,7 @@ impl FrontEnd {
     pub fn reset(&mut self) {
         self.detector.reset();
         self.segmenter = Segmenter::new(self.config.clone());
+        self.tail_left = 0;
     }
 }
 
@@ -84,6 +96,25 @@ mod tests {
         assert_eq!(starts(&mut front, &voice, false), 1);
         front.reset();
         assert_eq!(starts(&mut front, &voice, true), 0);
+    }
+
+    #[test]
+    fn the_raised_threshold_outlasts_the_kiosks_voice_by_the_echo_tail() {
+        let mut front = front(); // echo_tail_ms 300: 10 frames of 32 ms
+        let voice = tone(0.08, 1);
+        let hear = |front: &mut FrontEnd, speaking: bool| {
+            front
+                .hear(&voice, speaking)
+                .iter()
+                .filter(|s| matches!(s, Segment::Started))
+                .count()
+        };
+        hear(&mut front, true);
+        // The voice goes on after the kiosk stopped: held back for the tail, then heard.
+        let held: usize = (0..10).map(|_| hear(&mut front, false)).sum();
+        assert_eq!(held, 0);
+        let heard: usize = (0..3).map(|_| hear(&mut front, false)).sum();
+        assert_eq!(heard, 1);
     }
 
     #[test]

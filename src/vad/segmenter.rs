@@ -18,6 +18,9 @@ pub struct VadConfig {
     /// Probability needed to start speech while the kiosk itself is speaking (mic gating
     /// without echo cancellation: only a customer talking over it gets through).
     pub barge_in_threshold: f32,
+    /// How long the barge-in threshold stays after the kiosk stops playing: its last words
+    /// still reach the microphone through the output device's buffer and the room's echo.
+    pub echo_tail_ms: u32,
     /// Consecutive speech frames (32 ms each) needed for an onset, against clicks.
     pub onset_frames: u32,
     /// Audio kept from before the onset, so first syllables are not clipped.
@@ -40,6 +43,7 @@ impl Default for VadConfig {
             energy_gate_db: -55.0,
             threshold: 0.5,
             barge_in_threshold: 0.85,
+            echo_tail_ms: 300,
             onset_frames: 2,
             pre_roll_ms: 300,
             hangover_ms: 400,
@@ -77,6 +81,7 @@ impl VadConfig {
             }
         }
         let ranges = [
+            ("echo_tail_ms", self.echo_tail_ms, 0, 2_000),
             ("onset_frames", self.onset_frames, 1, 20),
             ("pre_roll_ms", self.pre_roll_ms, 0, 2_000),
             ("hangover_ms", self.hangover_ms, 100, 3_000),
@@ -116,7 +121,8 @@ pub enum Segment {
 /// the more of the recogniser's time hides inside the hangover.
 const TRAILING_KEEP_MS: u32 = 96;
 
-fn frames_for(ms: u32) -> usize {
+/// Whole 32 ms frames covering `ms`.
+pub(super) fn frames_for(ms: u32) -> usize {
     (ms as usize * SAMPLE_RATE as usize / 1000).div_ceil(FRAME_SAMPLES)
 }
 
